@@ -47,14 +47,9 @@ const (
 	ClockReset  = "reset"  // back to true time at true speed
 )
 
-// Recorder appends ops to the history. The lab's recorder stamps the index
-// and the time (controller's monotonic clock) and returns the stamped op.
+// Recorder appends ops to the history: it stamps the index and the time
+// (the controller's monotonic clock) and returns the stamped op, with an
+// error when the op could not be stored. *history.Recorder is one.
 type Recorder interface {
-	Record(op history.Op) history.Op
+	Record(op history.Op) (history.Op, error)
 }
-
-// RecorderFunc adapts a function to Recorder.
-type RecorderFunc func(history.Op) history.Op
-
-// Record calls f(op).
-func (f RecorderFunc) Record(op history.Op) history.Op { return f(op) }
