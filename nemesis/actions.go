@@ -237,12 +237,12 @@ func (n *Nemesis) skewClocks(ctx context.Context, mode string, r *rand.Rand) err
 		n.clockOn = true
 		for _, node := range p.Nodes {
 			s := n.skew[node]
-			s.strobe = s.strobe || mode == ClockStrobe
+			s.strobe = s.strobe || mode == ClockModeStrobe
 			n.skew[node] = s // marked before acting: reset will cover it
 		}
 		n.mu.Unlock()
 		switch mode {
-		case ClockBump:
+		case ClockModeBump:
 			done, err := n.each(ctx, p.Nodes, func(ctx context.Context, node string) error {
 				if err := n.c.Clock(ctx, node, ClockJump, p.Jumps[node], 0); err != nil {
 					return err
@@ -256,7 +256,7 @@ func (n *Nemesis) skewClocks(ctx context.Context, mode string, r *rand.Rand) err
 			})
 			return map[string]any{"mode": mode, "nodes": p.Nodes, "done": done,
 				"jumps_ms": millis(p.Jumps), "offsets_ms": n.offsetsMillis(p.Nodes)}, err
-		case ClockRateM:
+		case ClockModeRate:
 			done, err := n.each(ctx, p.Nodes, func(ctx context.Context, node string) error {
 				if err := n.c.Clock(ctx, node, ClockRate, 0, p.Rates[node]); err != nil {
 					return err
@@ -269,7 +269,7 @@ func (n *Nemesis) skewClocks(ctx context.Context, mode string, r *rand.Rand) err
 				return nil
 			})
 			return map[string]any{"mode": mode, "nodes": p.Nodes, "done": done, "rates": p.Rates}, err
-		default: // ClockStrobe
+		default: // ClockModeStrobe
 			flips, err := n.strobe(ctx, p)
 			n.mu.Lock()
 			for _, node := range p.Nodes {

@@ -16,7 +16,7 @@ import (
 // the node's admin channel, so a period is at least a few milliseconds; the
 // reset that stops the clock fault puts every clock right whatever happened.
 type ClockPlan struct {
-	Mode     string                   // ClockBump, ClockStrobe or ClockRateM
+	Mode     string                   // ClockModeBump, ClockModeStrobe or ClockModeRate
 	Nodes    []string                 // the nodes it acts on, in cluster order
 	Jumps    map[string]time.Duration // bump: each node's jump
 	Rates    map[string]float64       // rate: each node's clock rate
@@ -45,16 +45,16 @@ func PlanClock(mode string, eligible []string, r *rand.Rand) (ClockPlan, error) 
 		return 1
 	}
 	switch mode {
-	case ClockBump:
+	case ClockModeBump:
 		p.Jumps = map[string]time.Duration{}
 		for _, n := range p.Nodes {
 			p.Jumps[n] = ms(sign() * math.Pow(1.5, 6+14*r.Float64())).Round(time.Millisecond)
 		}
-	case ClockStrobe:
+	case ClockModeStrobe:
 		p.Delta = ms(math.Pow(2, 4+7*r.Float64())).Round(time.Millisecond)
 		p.Period = ms(math.Pow(2, 5+4*r.Float64())).Round(time.Millisecond)
 		p.Duration = ms(1000 + 3000*r.Float64()).Round(time.Millisecond)
-	case ClockRateM:
+	case ClockModeRate:
 		p.Rates = map[string]float64{}
 		for _, n := range p.Nodes {
 			rate := math.Pow(2, sign()*(0.2+0.8*r.Float64()))

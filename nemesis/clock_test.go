@@ -9,7 +9,7 @@ import (
 func TestPlanClock(t *testing.T) {
 	nodes := nodeIDs(5)
 	for seed := range uint64(100) {
-		bump, err := PlanClock(ClockBump, nodes, rng(seed))
+		bump, err := PlanClock(ClockModeBump, nodes, rng(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -21,12 +21,12 @@ func TestPlanClock(t *testing.T) {
 				t.Errorf("bump of %s by %v: outside ±[11ms, 3.4s]", n, j)
 			}
 		}
-		again, _ := PlanClock(ClockBump, nodes, rng(seed))
+		again, _ := PlanClock(ClockModeBump, nodes, rng(seed))
 		if !reflect.DeepEqual(bump, again) {
 			t.Fatalf("seed %d: bump not deterministic", seed)
 		}
 
-		st, err := PlanClock(ClockStrobe, nodes, rng(seed))
+		st, err := PlanClock(ClockModeStrobe, nodes, rng(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestPlanClock(t *testing.T) {
 			t.Errorf("strobe %+v: out of range", st)
 		}
 
-		rate, err := PlanClock(ClockRateM, nodes, rng(seed))
+		rate, err := PlanClock(ClockModeRate, nodes, rng(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestPlanClock(t *testing.T) {
 			}
 		}
 	}
-	if _, err := PlanClock(ClockBump, nil, rng(1)); err == nil {
+	if _, err := PlanClock(ClockModeBump, nil, rng(1)); err == nil {
 		t.Error("PlanClock with no eligible node: want an error")
 	}
 	if _, err := PlanClock("warp", nodes, rng(1)); err == nil {

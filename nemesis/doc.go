@@ -15,9 +15,12 @@
 //     seconds either way), strobe (jumps back and forth for a few seconds),
 //     rate (run fast or slow); stop resets the clocks.
 //
-// Decisions are pure functions with table tests (Grudge, Targets, Schedule,
-// ParseFaults, GrudgeCommands); the Nemesis type applies them to a Cluster,
-// an interface the lab implements with Docker. Typical use:
+// Decisions are pure functions with table tests (MakeCut, Targets,
+// PlanClock, Schedule, ParseFaults, GrudgeCommands); the Nemesis type applies
+// them to a Cluster, an interface the lab implements with Docker, and records
+// every action as a pair of info ops of the nemesis process (invocation, then
+// completion saying what was done, with an Error if it failed). Drops reads
+// back the rules in force on a node, for tests on real containers. Typical use:
 //
 //	faults, err := nemesis.ParseFaults("partition,kill")
 //	steps := nemesis.Schedule(seed, faults, 10*time.Second, timeLimit)

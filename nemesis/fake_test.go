@@ -81,6 +81,9 @@ func (f *fakeCluster) Exec(ctx context.Context, node string, cmd ...string) (str
 		}
 		nt.has = true
 	case args == "-C INPUT -j "+Chain:
+		if !nt.has {
+			return "", errors.New("iptables v1.8.9 (nf_tables): Couldn't load target `RAFTLAB':No such file or directory")
+		}
 		if !slices.Contains(nt.input, "-j "+Chain) {
 			return "", errors.New("iptables: Bad rule (does a matching rule exist in that chain?).")
 		}
@@ -89,6 +92,15 @@ func (f *fakeCluster) Exec(ctx context.Context, node string, cmd ...string) (str
 			return "", errors.New("iptables: No chain/target/match by that name.")
 		}
 		nt.input = append([]string{"-j " + Chain}, nt.input...)
+	case args == "-S "+Chain:
+		if !nt.has {
+			return "", errors.New("iptables: No chain/target/match by that name.")
+		}
+		out := "-N " + Chain + "\n"
+		for _, ip := range nt.chain {
+			out += "-A " + Chain + " -s " + ip + "/32 -j DROP\n"
+		}
+		return out, nil
 	case args == "-F "+Chain:
 		if !nt.has {
 			return "", errors.New("iptables: No chain/target/match by that name.")

@@ -35,9 +35,9 @@ const (
 
 // Clock modes.
 const (
-	ClockBump   = "bump"   // jump the clock of random nodes by ± up to a few seconds
-	ClockStrobe = "strobe" // jump back and forth quickly for a few seconds
-	ClockRateM  = "rate"   // run the clock of random nodes fast or slow
+	ClockModeBump   = "bump"   // jump the clock of random nodes by ± up to a few seconds
+	ClockModeStrobe = "strobe" // jump back and forth quickly for a few seconds
+	ClockModeRate   = "rate"   // run the clock of random nodes fast or slow
 )
 
 // modes lists, for each fault in --nemesis order, the modes it may use, in
@@ -46,7 +46,7 @@ var modes = map[string][]string{
 	Partition: {ShapeHalves, ShapeRandomHalves, ShapeOne, ShapeLeader, ShapeBridge, ShapeMajoritiesRing},
 	Kill:      {TargetOne, TargetLeader, TargetMinority, TargetMajority, TargetAll},
 	Pause:     {TargetOne, TargetLeader, TargetMinority, TargetMajority, TargetAll},
-	Clock:     {ClockBump, ClockStrobe, ClockRateM},
+	Clock:     {ClockModeBump, ClockModeStrobe, ClockModeRate},
 }
 
 // faultNames is the canonical order of faults.

@@ -33,6 +33,9 @@ func ipt(args ...string) []string { return append(slices.Clone(iptables), args..
 func GrudgeCommands(g Grudge, nodes []Node) (map[string][][]string, error) {
 	ips := map[string]netip.Addr{}
 	for _, n := range nodes {
+		if !n.IP.IsValid() {
+			return nil, fmt.Errorf("node %q has no IP address", n.ID)
+		}
 		ips[n.ID] = n.IP
 	}
 	for n, drops := range g {
@@ -57,18 +60,51 @@ func GrudgeCommands(g Grudge, nodes []Node) (map[string][][]string, error) {
 	return out, nil
 }
 
-// ensureChain makes sure Chain exists and INPUT jumps to it first, in one
-// node: create the chain (an error means it exists, checked by the flush that
-// follows), then add the jump unless it is there.
+// ensureChain makes sure Chain exists and INPUT jumps to it, in one node.
+// Usually the jump is there and one command checks it; otherwise create the
+// chain (an error means it exists already; the flush that follows would
+// catch a real failure) and put the jump first in INPUT.
 func ensureChain(ctx context.Context, c Cluster, node string) error {
-	_, _ = c.Exec(ctx, node, ipt("-N", Chain)...)
 	if _, err := c.Exec(ctx, node, ipt("-C", "INPUT", "-j", Chain)...); err == nil {
 		return nil
 	}
+	_, _ = c.Exec(ctx, node, ipt("-N", Chain)...)
 	if _, err := c.Exec(ctx, node, ipt("-I", "INPUT", "1", "-j", Chain)...); err != nil {
 		return fmt.Errorf("jump from INPUT to %s: %w", Chain, err)
 	}
 	return nil
+}
+
+// Drops reads back what a node's chain drops: the source addresses of its
+// DROP rules, in rule order, parsed from `iptables -w -S RAFTLAB`; nil
+// when INPUT does not jump to the chain (nothing of ours is in force). It
+// lets a test compare the rules in force with a grudge.
+func Drops(ctx context.Context, c Cluster, node string) ([]netip.Addr, error) {
+	if _, err := c.Exec(ctx, node, ipt("-C", "INPUT", "-j", Chain)...); err != nil {
+		return nil, nil
+	}
+	out, err := c.Exec(ctx, node, ipt("-S", Chain)...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s in %s: %w", Chain, node, err)
+	}
+	var addrs []netip.Addr
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		// -A RAFTLAB -s 10.77.0.13/32 -j DROP
+		if len(f) != 6 || f[0] != "-A" || f[1] != Chain || f[2] != "-s" || f[4] != "-j" || f[5] != "DROP" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f[3])
+		if err != nil {
+			a, err2 := netip.ParseAddr(f[3])
+			if err2 != nil {
+				return nil, fmt.Errorf("%s: unexpected rule %q in %s", node, line, Chain)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		addrs = append(addrs, p.Addr())
+	}
+	return addrs, nil
 }
 
 // applyCommands runs ensureChain then cmds in node, stopping at the first error.

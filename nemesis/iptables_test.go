@@ -1,6 +1,7 @@
 package nemesis
 
 import (
+	"context"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -45,6 +46,9 @@ func TestGrudgeCommands(t *testing.T) {
 		t.Errorf("GrudgeCommands(nil) = %v, want only flushes %v", joined(heal), w)
 	}
 
+	if _, err := GrudgeCommands(nil, []Node{{ID: "n1"}}); err == nil || !strings.Contains(err.Error(), "no IP") {
+		t.Errorf("node without an address: error = %v", err)
+	}
 	if _, err := GrudgeCommands(Grudge{"n1": {"n7"}}, testNodes(3)); err == nil || !strings.Contains(err.Error(), "n7") {
 		t.Errorf("grudge naming an unknown node: error = %v, want one naming n7", err)
 	}
@@ -59,4 +63,26 @@ func joined(m map[string][][]string) map[string][]string {
 		}
 	}
 	return out
+}
+
+func TestDropsReadsBackTheRulesInForce(t *testing.T) {
+	f, n, _ := setup(3)
+	ctx := context.Background()
+	if got, err := Drops(ctx, f, "n1"); err != nil || got != nil {
+		t.Fatalf("Drops before any partition = %v, %v; want nothing", got, err)
+	}
+	if err := n.Do(ctx, Step{Fault: Partition, Start: true, Mode: ShapeHalves}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Drops(ctx, f, "n1")
+	want := []netip.Addr{netip.MustParseAddr("10.77.0.12"), netip.MustParseAddr("10.77.0.13")}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Drops(n1) = %v, %v; want %v", got, err, want)
+	}
+	if err := n.Do(ctx, Step{Fault: Partition}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Drops(ctx, f, "n1"); err != nil || len(got) != 0 {
+		t.Errorf("Drops(n1) after heal = %v, %v; want none", got, err)
+	}
 }

@@ -293,8 +293,8 @@ func TestHealAllAfterCancelLeavesNothingFaulty(t *testing.T) {
 		{Fault: Partition, Start: true, Mode: ShapeMajoritiesRing, Seed: 3},
 		{Fault: Kill, Start: true, Mode: TargetLeader},
 		{Fault: Pause, Start: true, Mode: TargetOne, Seed: 5},
-		{Fault: Clock, Start: true, Mode: ClockBump, Seed: 9},
-		{Fault: Clock, Start: true, Mode: ClockRateM, Seed: 11},
+		{Fault: Clock, Start: true, Mode: ClockModeBump, Seed: 9},
+		{Fault: Clock, Start: true, Mode: ClockModeRate, Seed: 11},
 		{At: time.Hour, Fault: Partition}, // never reached
 	}
 	done := make(chan error)
@@ -368,10 +368,10 @@ func TestHealAllRetriesWhatFailed(t *testing.T) {
 func TestClockBumpAndReset(t *testing.T) {
 	f, n, rec := setup(5)
 	ctx := context.Background()
-	if err := n.Do(ctx, Step{Fault: Clock, Start: true, Mode: ClockBump, Seed: 4}); err != nil {
+	if err := n.Do(ctx, Step{Fault: Clock, Start: true, Mode: ClockModeBump, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := PlanClock(ClockBump, nodeIDs(5), stepRand(4))
+	p, _ := PlanClock(ClockModeBump, nodeIDs(5), stepRand(4))
 	for _, node := range p.Nodes {
 		if f.offset[node] != p.Jumps[node] {
 			t.Errorf("%s offset %v, want %v", node, f.offset[node], p.Jumps[node])
@@ -395,7 +395,7 @@ func TestStrobeEndsWhereItStarted(t *testing.T) {
 	for _, cancelEarly := range []bool{false, true} {
 		f, n, _ := setup(3)
 		ctx, cancel := context.WithCancel(context.Background())
-		p := ClockPlan{Mode: ClockStrobe, Nodes: []string{"n1", "n3"}, Delta: time.Second,
+		p := ClockPlan{Mode: ClockModeStrobe, Nodes: []string{"n1", "n3"}, Delta: time.Second,
 			Period: 5 * time.Millisecond, Duration: 60 * time.Millisecond}
 		if cancelEarly {
 			time.AfterFunc(12*time.Millisecond, cancel)
