@@ -120,10 +120,10 @@ func TestGeneratorShapes(t *testing.T) {
 	})
 	t.Run("key prefix", func(t *testing.T) {
 		p := cfg
-		p.KeyPrefix = "t2/"
+		p.KeyPrefix = "t2-"
 		for _, name := range Names() {
-			if op := genOps(name, p, 0, 1)[0]; op.Key[:3] != "t2/" {
-				t.Errorf("%s key %q lacks the prefix t2/", name, op.Key)
+			if op := genOps(name, p, 0, 1)[0]; op.Key[:3] != "t2-" {
+				t.Errorf("%s key %q lacks the prefix t2-", name, op.Key)
 			}
 		}
 	})

@@ -68,8 +68,11 @@ func (w *Workload) worker(ctx context.Context, i int, gen *generator) history.Pr
 // whatever the error: a read has no effect, so "did not happen" is always a
 // sound answer and keeps the checker's search small (Jepsen does the same for
 // known-safe read failures). A write, cas or add is fail when IsDefinite says
-// it certainly was not applied, and info otherwise (timeouts, lost
-// connections, leadership lost mid-flight).
+// it certainly was not applied, and info otherwise (lost connections,
+// leadership lost mid-flight). A timeout is info unless IsDefinite vouches for
+// it: the node client reports a timeout as definite only when every attempt
+// was refused as not applied (e.g. 503 no leader all through a partition),
+// and trusting that keeps partitions from filling the history with open ops.
 func (w *Workload) execute(ctx context.Context, kv KV, proc history.Process, node string, op history.Op, mode string) history.Type {
 	op.Process, op.Type, op.Node = proc, history.Invoke, node
 	if op.F == history.FRead {
@@ -112,7 +115,7 @@ func (w *Workload) execute(ctx context.Context, kv KV, proc history.Process, nod
 	case err == nil:
 		done.Type = history.OK
 		w.ok.Add(1)
-	case op.F == history.FRead || (!timedOut && w.cfg.IsDefinite(err)):
+	case op.F == history.FRead || w.cfg.IsDefinite(err):
 		done.Type = history.Fail
 		w.fail.Add(1)
 	default:

@@ -331,7 +331,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no nodes", Set, func(c *Config) { c.Nodes = nil }, "at least one node"},
 		{"empty url", Set, func(c *Config) { c.Nodes = []Endpoint{{ID: "n1"}} }, "empty ID or URL"},
 		{"no recorder", Set, func(c *Config) { c.Recorder = nil }, "Recorder"},
+		{"negative concurrency", Set, func(c *Config) { c.Concurrency = -2 }, "negative"},
 		{"negative rate", Set, func(c *Config) { c.Rate = -1 }, "negative"},
+		{"bad key prefix", Set, func(c *Config) { c.KeyPrefix = "run/2" }, "key prefix"},
 		{"bad read mode", Set, func(c *Config) { c.ReadMode = "fast" }, "read mode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/raftlab/raftlab/history"
+	"github.com/raftlab/raftlab/node/client"
 )
 
 // Workload names.
@@ -76,6 +78,11 @@ type KV interface {
 	ReadSet(ctx context.Context, key, mode string) ([]int64, error)
 }
 
+// NodeDial is the default Config.Dial: the node's HTTP client
+// (node/client), which retries inside each call under the same session
+// sequence number until the op's timeout, so the node applies it at most once.
+func NodeDial(nodeURL, clientID string) KV { return client.New(nodeURL, clientID) }
+
 // Recorder stores ops as they happen. It stamps each op with its index and
 // time (on the controller's clock) and returns the stamped op. It must be safe
 // for concurrent use.
@@ -113,7 +120,8 @@ type Config struct {
 	// workload. Default: the number of nodes (at most Concurrency).
 	ThreadsPerKey int
 	// KeyPrefix is put before every key name. Set it when several runs share
-	// one cluster, so a run never sees an earlier run's keys.
+	// one cluster, so a run never sees an earlier run's keys (the checker
+	// assumes every key starts unwritten). Use URL-safe characters: "t2-".
 	KeyPrefix string
 	// RunID distinguishes this run's client ids from earlier runs on the same
 	// cluster (the nodes remember sessions by client id). Default: random.
@@ -122,11 +130,11 @@ type Config struct {
 	Recorder Recorder
 	// Dial makes a client for a node URL under a client id. It is called once
 	// per process: a fresh process gets a fresh client id and so a fresh
-	// exactly-once session. Required.
+	// exactly-once session. Default: NodeDial, the node's HTTP client.
 	Dial func(nodeURL, clientID string) KV
 	// IsDefinite reports whether an error means the op was certainly not
 	// applied (recorded fail) rather than unknown (recorded info). Default:
-	// every error is unknown.
+	// client.IsDefinite of the node's HTTP client.
 	IsDefinite func(error) bool
 	// Logger receives progress and crash notes. Default: discarded.
 	Logger *slog.Logger
@@ -161,6 +169,10 @@ type Workload struct {
 	finalNext history.Process // first process number Final has not used
 }
 
+// keyPrefixRE matches the prefixes that keep keys legal for the node
+// (1-128 characters from [A-Za-z0-9_.:-]).
+var keyPrefixRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{0,32}$`)
+
 // New checks cfg, fills its defaults and returns the named workload.
 func New(name string, cfg Config) (*Workload, error) {
 	if name == "" {
@@ -177,12 +189,18 @@ func New(name string, cfg Config) (*Workload, error) {
 			return nil, fmt.Errorf("node %d has an empty ID or URL (%+v): give every endpoint both", i, n)
 		}
 	}
-	if cfg.Recorder == nil || cfg.Dial == nil {
-		return nil, errors.New("workload needs Config.Recorder and Config.Dial")
+	if cfg.Recorder == nil {
+		return nil, errors.New("workload needs a Config.Recorder to record its ops in")
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = NodeDial
 	}
 	if cfg.Concurrency < 0 || cfg.Rate < 0 || cfg.OpTimeout < 0 || cfg.OpsPerKey < 0 || cfg.ThreadsPerKey < 0 {
 		return nil, fmt.Errorf("concurrency, rate, op timeout, ops per key and threads per key must not be negative (got %d, %g, %s, %d, %d)",
 			cfg.Concurrency, cfg.Rate, cfg.OpTimeout, cfg.OpsPerKey, cfg.ThreadsPerKey)
+	}
+	if !keyPrefixRE.MatchString(cfg.KeyPrefix) {
+		return nil, fmt.Errorf("key prefix %q: use at most 32 of the characters A-Z a-z 0-9 _ . : - (node key syntax)", cfg.KeyPrefix)
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = len(cfg.Nodes)
@@ -210,7 +228,7 @@ func New(name string, cfg Config) (*Workload, error) {
 		cfg.RunID = hex.EncodeToString(b)
 	}
 	if cfg.IsDefinite == nil {
-		cfg.IsDefinite = func(error) bool { return false }
+		cfg.IsDefinite = client.IsDefinite
 	}
 	log := cfg.Logger
 	if log == nil {
