@@ -30,13 +30,14 @@ type call struct {
 type fault int
 
 const (
-	none          fault = iota
-	definite            // return errDefinite, do nothing
-	unknownDone         // apply, then return errUnknown
-	unknownLost         // return errUnknown, do nothing
-	hangDone            // apply, then block until the op's deadline
-	hangLost            // block until the op's deadline, do nothing
-	numFaultKinds       // number of kinds above
+	none        fault = iota
+	definite          // return errDefinite, do nothing
+	unknownDone       // apply, then return errUnknown
+	unknownLost       // return errUnknown, do nothing
+	hangDone          // apply, then block until the op's deadline
+	hangLost          // block until the op's deadline, do nothing
+	staleRead         // a bug: a register read returns the value before the last write
+	lostWrite         // a bug: a write, cas or add is acknowledged but not applied
 )
 
 // fakeStore is a linearizable map (every request takes one mutex), shared by
@@ -44,6 +45,7 @@ const (
 type fakeStore struct {
 	mu    sync.Mutex
 	regs  map[string]int64
+	prev  map[string]int64 // the value each register held before its last change
 	sets  map[string][]int64
 	modes map[string]bool     // read modes seen
 	dials map[string][]string // node URL -> client ids dialed
@@ -53,7 +55,7 @@ type fakeStore struct {
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{regs: map[string]int64{}, sets: map[string][]int64{}, modes: map[string]bool{}, dials: map[string][]string{}}
+	return &fakeStore{regs: map[string]int64{}, prev: map[string]int64{}, sets: map[string][]int64{}, modes: map[string]bool{}, dials: map[string][]string{}}
 }
 
 // randomFaults injects each kind of fault with probability p, from a seeded
@@ -84,50 +86,73 @@ type fakeClient struct {
 
 // do runs apply under the store's lock with the fault the knob chooses.
 func (c *fakeClient) do(ctx context.Context, f, key string, apply func()) error {
+	_, err := c.doFault(ctx, f, key, apply)
+	return err
+}
+
+// doFault is do, also returning the fault it injected.
+func (c *fakeClient) doFault(ctx context.Context, f, key string, apply func()) (fault, error) {
 	c.s.mu.Lock()
 	fl := none
 	if c.s.inject != nil {
 		fl = c.s.inject(call{node: c.node, client: c.id, f: f, key: key})
 	}
-	if fl == unknownDone || fl == hangDone || fl == none {
+	if fl == lostWrite && f == "read" {
+		fl = none // only writes get lost
+	}
+	if fl == unknownDone || fl == hangDone || fl == none || fl == staleRead {
 		apply()
 	}
 	c.s.mu.Unlock()
 	switch fl {
 	case definite:
-		return errDefinite
+		return fl, errDefinite
 	case unknownDone, unknownLost:
-		return errUnknown
+		return fl, errUnknown
 	case hangDone, hangLost:
 		<-ctx.Done()
-		return fmt.Errorf("request: %w", ctx.Err())
+		return fl, fmt.Errorf("request: %w", ctx.Err())
 	}
-	return nil
+	return fl, nil
+}
+
+// set changes a register, remembering its previous value. Call with mu held.
+func (s *fakeStore) set(key string, v int64) {
+	if old, ok := s.regs[key]; ok {
+		s.prev[key] = old
+	}
+	s.regs[key] = v
 }
 
 func (c *fakeClient) Read(ctx context.Context, key, mode string) (*int64, error) {
-	var out *int64
-	err := c.do(ctx, "read", key, func() {
+	var out, prev *int64
+	fl, err := c.doFault(ctx, "read", key, func() {
 		c.s.modes[mode] = true
 		if v, ok := c.s.regs[key]; ok {
 			out = &v
+		}
+		if v, ok := c.s.prev[key]; ok {
+			prev = &v
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
+	if fl == staleRead && prev != nil {
+		return prev, nil
+	}
 	return out, nil
 }
 
 func (c *fakeClient) Write(ctx context.Context, key string, v int64) error {
-	return c.do(ctx, "write", key, func() { c.s.regs[key] = v })
+	return c.do(ctx, "write", key, func() { c.s.set(key, v) })
 }
 
 func (c *fakeClient) CAS(ctx context.Context, key string, from, to int64) (bool, error) {
 	var swapped bool
 	err := c.do(ctx, "cas", key, func() {
 		if v, ok := c.s.regs[key]; ok && v == from {
-			c.s.regs[key] = to
+			c.s.set(key, to)
 			swapped = true
 		}
 	})
