@@ -235,12 +235,10 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, op, key string) 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.n.cfg.RequestTimeout)
 	defer cancel()
-	res, err := h.n.Apply(ctx, c)
-	if err != nil {
-		h.fail(w, r, body, err)
-		return
-	}
-	writeJSON(w, 200, map[string]bool{"ok": res.OK})
+	h.serve(w, r, body, func() (any, error) {
+		res, err := h.n.Apply(ctx, c)
+		return map[string]bool{"ok": res.OK}, err
+	})
 }
 
 func (h *Handler) read(w http.ResponseWriter, r *http.Request, key string, isSet bool) {
@@ -258,68 +256,86 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, key string, isSet
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.n.cfg.RequestTimeout)
 	defer cancel()
-	var out any
-	err := h.n.ReadLocal(ctx, mode, func() {
-		if isSet {
-			out = map[string][]int64{"elements": h.n.fsm.ReadSet(key)}
-			return
-		}
-		if v, ok := h.n.fsm.Read(key); ok {
-			out = map[string]*int64{"value": &v}
-		} else {
-			out = map[string]*int64{"value": nil}
-		}
+	h.serve(w, r, nil, func() (any, error) {
+		var out any
+		err := h.n.ReadLocal(ctx, mode, func() {
+			if isSet {
+				out = map[string][]int64{"elements": h.n.fsm.ReadSet(key)}
+				return
+			}
+			if v, ok := h.n.fsm.Read(key); ok {
+				out = map[string]*int64{"value": &v}
+			} else {
+				out = map[string]*int64{"value": nil}
+			}
+		})
+		return out, err
 	})
-	if err != nil {
-		h.fail(w, r, nil, err)
-		return
-	}
-	writeJSON(w, 200, out)
 }
 
-// fail answers with err, forwarding to the leader when err says this node is not it.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, body []byte, err error) {
-	var oe *OpError
-	if !errors.As(err, &oe) {
-		oe = unknownErr(500, err.Error(), err)
-	}
-	if errors.Is(oe, ErrNotLeaderHere) {
+// serve runs local (an operation that needs this node to lead, or not) and
+// writes its result. When local says this node is not the leader, the request
+// is forwarded to the leader; if this node turns out to be becoming leader, local
+// runs once more.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte, local func() (any, error)) {
+	out, err := local()
+	if err != nil && errors.Is(err, ErrNotLeaderHere) {
 		if by := r.Header.Get(ForwardedHeader); by != "" {
 			writeErr(w, failErr(503, fmt.Sprintf("not the leader (request forwarded by %s); retry", by), nil))
 			return
 		}
-		h.forward(w, r, body)
+		if h.forward(w, r, body) {
+			return
+		}
+		out, err = local()
+	}
+	if err == nil {
+		writeJSON(w, 200, out)
 		return
+	}
+	if errors.Is(err, ErrNotLeaderHere) {
+		writeErr(w, failErr(503, "leadership changing on this node; retry", nil))
+		return
+	}
+	var oe *OpError
+	if !errors.As(err, &oe) {
+		oe = unknownErr(500, err.Error(), err)
 	}
 	writeErr(w, oe)
 }
 
 // forward proxies the request to the leader. Failing before the request was
 // written is a definite failure (503); after, the outcome is unknown (504).
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+// It returns false, having written nothing, when this node itself became the leader.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), h.n.cfg.RequestTimeout+500*time.Millisecond)
 	defer cancel()
 	id, addr := h.n.LeaderHTTP()
-	for deadline := time.Now().Add(time.Second); (id == "" || addr == "") && time.Now().Before(deadline); {
+	// Wait briefly for an election to settle: no leader known yet, or raft names
+	// this node leader while it is still entering (or leaving) the leader state.
+	for deadline := time.Now().Add(time.Second); (id == "" || addr == "" || (id == h.n.cfg.ID && h.n.raft.State() != raft.Leader)) && time.Now().Before(deadline); {
 		select {
 		case <-ctx.Done():
 			writeErr(w, failErr(503, "no leader known", ctx.Err()))
-			return
+			return true
 		case <-time.After(20 * time.Millisecond):
 		}
 		id, addr = h.n.LeaderHTTP()
 	}
 	if id == "" {
 		writeErr(w, failErr(503, "no leader known (election in progress or no quorum); retry", nil))
-		return
+		return true
 	}
 	if addr == "" {
 		writeErr(w, failErr(503, fmt.Sprintf("leader %s has no known HTTP address; retry", id), nil))
-		return
+		return true
 	}
 	if id == h.n.cfg.ID {
+		if h.n.raft.State() == raft.Leader {
+			return false
+		}
 		writeErr(w, failErr(503, "leadership changing on this node; retry", nil))
-		return
+		return true
 	}
 	var rd io.Reader
 	if body != nil {
@@ -328,7 +344,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 	req, err := http.NewRequestWithContext(ctx, r.Method, "http://"+addr+r.URL.RequestURI(), rd)
 	if err != nil {
 		writeErr(w, failErr(503, "build forward request: "+err.Error(), err))
-		return
+		return true
 	}
 	req.Header.Set(ForwardedHeader, h.n.cfg.ID)
 	if body != nil {
@@ -345,18 +361,19 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 		} else {
 			writeErr(w, unknownErr(504, fmt.Sprintf("forward to leader %s (%s) failed after sending: %v", id, addr, err), err))
 		}
-		return
+		return true
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		writeErr(w, unknownErr(504, fmt.Sprintf("forward to leader %s: reading reply: %v", id, err), err))
-		return
+		return true
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Raftlab-Served-By", id)
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(data)
+	return true
 }
 
 func (h *Handler) clock(w http.ResponseWriter, r *http.Request) {
@@ -398,17 +415,13 @@ func (h *Handler) members(w http.ResponseWriter, r *http.Request, rest []string)
 			writeErr(w, failErr(400, "want {\"id\", \"raft_addr\", \"http_addr\"} with a valid id", nil))
 			return
 		}
-		if err := h.n.AddVoter(ctx, req.ID, req.RaftAddr, req.HTTPAddr); err != nil {
-			h.fail(w, r, body, err)
-			return
-		}
-		writeJSON(w, 200, map[string]bool{"ok": true})
+		h.serve(w, r, body, func() (any, error) {
+			return map[string]bool{"ok": true}, h.n.AddVoter(ctx, req.ID, req.RaftAddr, req.HTTPAddr)
+		})
 	case len(rest) == 1 && r.Method == http.MethodDelete:
-		if err := h.n.RemoveServer(ctx, rest[0]); err != nil {
-			h.fail(w, r, nil, err)
-			return
-		}
-		writeJSON(w, 200, map[string]bool{"ok": true})
+		h.serve(w, r, nil, func() (any, error) {
+			return map[string]bool{"ok": true}, h.n.RemoveServer(ctx, rest[0])
+		})
 	case len(rest) > 1:
 		writeErr(w, failErr(404, "unknown members path", nil))
 	default:
