@@ -60,9 +60,9 @@ func (w *Workload) worker(ctx context.Context, i int, gen *generator) history.Pr
 }
 
 // execute records op's invocation as proc on node, performs it (reads in
-// the given mode) with a fresh
-// OpTimeout (not cut short by ctx, so an op in flight at the time limit still
-// gets its real outcome), records the completion and returns its type.
+// the given mode) with a fresh OpTimeout (not cut short by ctx, so an op in
+// flight at the time limit still gets its real outcome), records the
+// completion and returns its type.
 //
 // Outcomes: no error is ok. A read that fails or times out is recorded fail,
 // whatever the error: a read has no effect, so "did not happen" is always a

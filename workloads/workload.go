@@ -13,8 +13,15 @@
 //   - "set": unique adds to one set key, then a final read of the set on
 //     every node.
 //
-// The package talks to nodes through the small [KV] interface, which the lab
-// satisfies with the node's Go client; tests use an in-memory fake.
+// Outcomes follow Jepsen: ok (took effect), fail (certainly did not) and info
+// (unknown; the process is retired and the worker continues under a new
+// process number and client id). Reads that fail or time out are recorded
+// fail, never info: a read has no effect, so "did not happen" is always
+// sound, and it keeps open ops (the checker's cost) down.
+//
+// The package talks to nodes through the small [KV] interface, which the
+// node's Go client satisfies ([NodeDial], the default); tests use an
+// in-memory fake.
 package workloads
 
 import (
@@ -110,8 +117,9 @@ type Config struct {
 	// ReadMode is passed to every read during the run: linearizable (the
 	// default), lease or stale.
 	ReadMode string
-	// OpTimeout bounds each op; an op that runs out of time ends as info
-	// (or fail for reads). Default 1 s.
+	// OpTimeout bounds each op, retries included; an op that runs out of time
+	// ends as info (fail for reads, or when IsDefinite says no attempt was
+	// applied). Default 1 s.
 	OpTimeout time.Duration
 	// OpsPerKey is roughly how many ops the registers workload makes on one
 	// key before its workers move to a fresh key. Default 150.
@@ -121,7 +129,8 @@ type Config struct {
 	ThreadsPerKey int
 	// KeyPrefix is put before every key name. Set it when several runs share
 	// one cluster, so a run never sees an earlier run's keys (the checker
-	// assumes every key starts unwritten). Use URL-safe characters: "t2-".
+	// assumes every key starts unwritten). At most 32 characters from
+	// [A-Za-z0-9_.:-], like "t2-".
 	KeyPrefix string
 	// RunID distinguishes this run's client ids from earlier runs on the same
 	// cluster (the nodes remember sessions by client id). Default: random.
