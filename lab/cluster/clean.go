@@ -52,12 +52,13 @@ func FindLeftovers(ctx context.Context, cli *client.Client, runID string) (Lefto
 	return l, nil
 }
 
-// Clean removes every container and network any lab run left behind (all
-// objects labelled raftlab=1). The lab's firewall rules live only inside the
+// Clean removes the containers and network of run runID, or, with runID
+// empty, every container and network any lab run left behind (all objects
+// labelled raftlab=1). The lab's firewall rules live only inside the
 // containers' network namespaces, so they go with the containers. It returns
 // what it removed.
-func Clean(ctx context.Context, cli *client.Client) (Leftovers, error) {
-	l, err := FindLeftovers(ctx, cli, "")
+func Clean(ctx context.Context, cli *client.Client, runID string) (Leftovers, error) {
+	l, err := FindLeftovers(ctx, cli, runID)
 	if err != nil {
 		return l, err
 	}
