@@ -178,6 +178,9 @@ else
 	}
 fi
 docker tag "$tag" "$NODE_REPO:latest"
+# Drop older hash tags beyond the newest 5 (images still used by a container stay: rmi refuses them).
+docker image ls "$NODE_REPO" --format '{{.Tag}}' | grep -v -x -e latest -e "$hash" | tail -n +5 |
+	while read -r old; do docker image rm "$NODE_REPO:$old" >/dev/null 2>&1 || true; done
 log "ready: $tag (also $NODE_REPO:latest)"
 [ "$print_tag" = 1 ] && echo "$tag"
 exit 0

@@ -279,7 +279,13 @@ func (c *Client) do(ctx context.Context, op, method, path string, body, out any)
 		if !ae.definite {
 			allDefinite = false
 		}
-		if !ae.retry || c.NoRetry || ctx.Err() != nil {
+		// Do not start an attempt that the deadline would cut mid-flight: that
+		// would turn a definite failure into an unknown outcome.
+		tooLate := false
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < max(2*backoff, 20*time.Millisecond) {
+			tooLate = true
+		}
+		if !ae.retry || c.NoRetry || ctx.Err() != nil || tooLate {
 			return &Error{Op: op, Status: ae.status, Msg: ae.msg, Definite: allDefinite && ae.definite, Attempts: attempt}
 		}
 		t := time.NewTimer(backoff)
