@@ -48,7 +48,9 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func newScripted(t *testing.T, statuses ...int) (*Client, *script) { return newScriptedThen(t, 0, statuses...) }
+func newScripted(t *testing.T, statuses ...int) (*Client, *script) {
+	return newScriptedThen(t, 0, statuses...)
+}
 
 func newScriptedThen(t *testing.T, then int, statuses ...int) (*Client, *script) {
 	s := &script{statuses: statuses, then: then}
