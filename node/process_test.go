@@ -240,15 +240,15 @@ func TestProcessClusterKillLeader(t *testing.T) {
 	var keysMu sync.Mutex
 	var keys []string
 	for w := 0; w < writers; w++ {
+		keys = append(keys, fmt.Sprintf("w%d-g0", w))
+	}
+	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			cs := clients(fmt.Sprintf("w%d", w))
 			gen := 0
-			key := fmt.Sprintf("w%d-g%d", w, gen)
-			keysMu.Lock()
-			keys = append(keys, key)
-			keysMu.Unlock()
+			key := fmt.Sprintf("w%d-g%d", w, gen) // already in keys
 			node := w % len(cs)
 			for v := int64(1); ; v++ {
 				select {
