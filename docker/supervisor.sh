@@ -32,6 +32,7 @@ while [ -z "$stopping" ]; do
 		sleep 0.05
 		continue
 	fi
+	started=$(date +%s)
 	/usr/local/bin/raftnode "$@" &
 	child=$!
 	status=
@@ -46,7 +47,9 @@ while [ -z "$stopping" ]; do
 	log "raftnode pid $child exited (status $status)"
 	child=
 	[ -n "$stopping" ] && break
-	sleep 0.1
+	# A node that dies within 2 s of starting (bad flags, port in use) is
+	# restarted once a second, not in a tight loop.
+	if [ $(($(date +%s) - started)) -lt 2 ] && [ ! -e "$DOWN" ]; then sleep 1; else sleep 0.1; fi
 done
 log "stopped"
 exit 0
