@@ -109,8 +109,16 @@ func BenchmarkCluster(b *testing.B) {
 			return err
 		}},
 	}
+	ops = append(ops, struct {
+		name string
+		fn   opFn
+	}{"write-via-follower", ops[0].fn})
 	for _, op := range ops {
 		for _, conc := range []int{1, 16} {
+			url := url
+			if op.name == "write-via-follower" {
+				url = c.urls[(l+1)%len(c.urls)] // forwarded to the leader: one extra HTTP hop
+			}
 			b.Run(fmt.Sprintf("%s/c%d", op.name, conc), func(b *testing.B) {
 				ctx := context.Background()
 				clients := make([]*client.Client, conc)

@@ -390,3 +390,69 @@ func TestClusterDeposedLeader(t *testing.T) {
 		t.Fatalf("lease read after clock reset served x=%d on a deposed leader", lv)
 	}
 }
+
+// TestClusterMembership adds a fourth voter through a follower's HTTP API
+// (forwarded to the leader), checks it replicates and can serve as a forward
+// target, then removes it.
+func TestClusterMembership(t *testing.T) {
+	c := newInmemCluster(t, 3)
+	l := c.waitLeader()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := client.New(c.urls[l], "m1")
+	if err := w.Write(ctx, "x", 1); err != nil {
+		t.Fatal(err)
+	}
+
+	addr, tr := raft.NewInmemTransport("")
+	for i := range c.trans {
+		c.trans[i].Connect(addr, tr)
+		tr.Connect(c.addrs[i], c.trans[i])
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := raft.NewInmemStore()
+	n4, err := New(Config{ID: "n4", Peers: c.peers, Transport: tr, LogStore: store, StableStore: store,
+		SnapshotStore: raft.NewInmemSnapshotStore(), HeartbeatTimeout: 100 * time.Millisecond,
+		ElectionTimeout: 100 * time.Millisecond, LeaderLeaseTimeout: 100 * time.Millisecond, Logger: testLogger(t, "n4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: NewHandler(n4)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close(); n4.Shutdown() })
+
+	follower := client.New(c.urls[(l+1)%3], "admin")
+	if err := follower.AddVoter(ctx, client.MemberRequest{ID: "n4", RaftAddr: string(addr), HTTPAddr: ln.Addr().String()}); err != nil {
+		t.Fatalf("add voter n4 via follower: %v", err)
+	}
+	st, err := client.New(c.urls[l], "").Status(ctx)
+	if err != nil || len(st.Configuration) != 4 {
+		t.Fatalf("configuration after add: %+v %v", st.Configuration, err)
+	}
+	// n4 catches up and forwards to the leader; the leader knows n4's HTTP address.
+	c4 := client.New("http://"+ln.Addr().String(), "m4")
+	if err := c4.Write(ctx, "x", 2); err != nil {
+		t.Fatalf("write via new member n4: %v", err)
+	}
+	if v, err := c4.Read(ctx, "x", client.ModeLinearizable); err != nil || v == nil || *v != 2 {
+		t.Fatalf("read via n4: %v %v", v, err)
+	}
+	if a, ok := c.nodes[l].fsm.MemberHTTP("n4"); !ok || a != ln.Addr().String() {
+		t.Fatalf("leader does not know n4's HTTP address: %q", a)
+	}
+	if err := follower.RemoveServer(ctx, "n4"); err != nil {
+		t.Fatalf("remove n4: %v", err)
+	}
+	st, err = client.New(c.urls[l], "").Status(ctx)
+	if err != nil || len(st.Configuration) != 3 {
+		t.Fatalf("configuration after remove: %+v %v", st.Configuration, err)
+	}
+	bad := client.New(c.urls[l], "")
+	bad.NoRetry = true
+	if err := bad.AddVoter(ctx, client.MemberRequest{ID: "bad id!", RaftAddr: "x", HTTPAddr: "y"}); err == nil || !client.IsDefinite(err) {
+		t.Fatalf("bad member request: %v", err)
+	}
+}
