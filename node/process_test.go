@@ -93,6 +93,8 @@ func newProcCluster(t testing.TB, n int, extra ...string) *procCluster {
 func (c *procCluster) start(i int) {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, c.args[i]...)
+	// If the test binary dies (panic, timeout) the nodes die with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// stderr goes to the log file already (--log-file); keep the test output quiet.
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start %s: %v", c.ids[i], err)
