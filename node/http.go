@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -47,6 +48,9 @@ type Handler struct {
 // NewHandler returns the HTTP API of n.
 func NewHandler(n *Node) *Handler {
 	return &Handler{n: n, log: n.log, fwd: &http.Client{Transport: &http.Transport{
+		// A leader cut off by a partition fails the dial quickly (503, not
+		// applied) instead of holding the request for the whole deadline.
+		DialContext:         (&net.Dialer{Timeout: time.Second}).DialContext,
 		MaxIdleConnsPerHost: 32, IdleConnTimeout: 30 * time.Second,
 	}}}
 }
