@@ -154,8 +154,7 @@ func printResult(w io.Writer, file, dir, resultsPath string, res linearizability
 	if res.Set != nil {
 		n = len(res.Set.Keys)
 	}
-	fmt.Fprintf(w, "Model    %s, %d keys, checked in %s (time limit %s)\n", res.Model, n,
-		(time.Duration(res.CheckMS) * time.Millisecond).String(), limit)
+	fmt.Fprintf(w, "Model    %s, %d key(s), checked in %d ms (time limit %s)\n", res.Model, n, res.CheckMS, limit)
 	for _, k := range res.Keys {
 		if k.Verdict == linearizability.Valid {
 			continue
