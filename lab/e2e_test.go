@@ -35,7 +35,7 @@ func runE2E(t *testing.T, spec Spec) Outcome {
 	if err != nil {
 		t.Fatalf("lab run failed: %v", err)
 	}
-	for _, f := range []string{SpecFile, HistoryFile, ResultsFile, ControllerLog, RunInfoFile, "nodes/n1.log", "nodes/n3.log"} {
+	for _, f := range []string{SpecFile, HistoryFile, ResultsFile, ControllerLog, RunInfoFile, ReportFile, "nodes/n1.log", "nodes/n3.log"} {
 		if fi, err := os.Stat(filepath.Join(oc.Dir, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("results folder lacks %s (or it is empty): %v", f, err)
 		}

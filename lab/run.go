@@ -17,6 +17,7 @@ import (
 	"github.com/raftlab/raftlab/linearizability"
 	"github.com/raftlab/raftlab/nemesis"
 	"github.com/raftlab/raftlab/node/client"
+	"github.com/raftlab/raftlab/report"
 	"github.com/raftlab/raftlab/workloads"
 )
 
@@ -117,6 +118,15 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 		}
 		if werr := store.WriteJSON(RunInfoFile, info); werr != nil && err == nil {
 			err = werr
+		}
+		// The report comes last: it reads everything above, node logs included.
+		if _, serr := os.Stat(store.Path(ResultsFile)); serr == nil {
+			if rerr := report.Write(store.Dir); rerr != nil {
+				log.Warn("report", "err", rerr)
+				fmt.Fprintf(out, "warning: writing the report: %v (retry with `labctl report %s`)\n", rerr, store.Dir)
+			} else {
+				fmt.Fprintf(out, "report: %s\n", store.Path(ReportFile))
+			}
 		}
 	}()
 
