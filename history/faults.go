@@ -24,7 +24,7 @@ const (
 //	"start-X" / "stop-X"          -> (X, Begin) / (X, End)   e.g. start-partition, stop-partition
 //	"kill..." / "start"           -> ("kill", Begin) / ("kill", End)
 //	"pause..." / "resume..."      -> ("pause", Begin) / ("pause", End)
-//	"bump..." / "strobe..."       -> ("clock", Begin)   bump-clock, strobe-clock
+//	"bump..." / "strobe..." / "rate..." -> ("clock", Begin)   bump-clock, strobe-clock, rate-clock
 //	"reset..."                    -> ("clock", End)     reset-clock
 //	anything else                 -> (f, Instant)
 func FaultEdge(f string) (kind string, edge Edge) {
@@ -41,7 +41,7 @@ func FaultEdge(f string) (kind string, edge Edge) {
 		return "pause", Begin
 	case strings.HasPrefix(f, "resume"):
 		return "pause", End
-	case strings.HasPrefix(f, "bump"), strings.HasPrefix(f, "strobe"):
+	case strings.HasPrefix(f, "bump"), strings.HasPrefix(f, "strobe"), strings.HasPrefix(f, "rate"):
 		return "clock", Begin
 	case strings.HasPrefix(f, "reset"):
 		return "clock", End
@@ -75,8 +75,9 @@ type Window struct {
 }
 
 // FaultWindows pairs the nemesis ops of a history into fault windows, using
-// FaultEdge. An invocation and the following info record of the same nemesis
-// action count as one action spanning both times. A second Begin of a kind
+// FaultEdge. An invocation (type invoke, or info as Jepsen and our nemesis
+// record it) and the following info record of the same F count as one
+// action spanning both times. A second Begin of a kind
 // already open (two kills in a row) extends the open window; an End with no
 // open window becomes an instant. Windows are ordered by Start.
 func FaultWindows(ops []Op) []Window {
@@ -94,8 +95,11 @@ func FaultWindows(ops []Op) []Window {
 		}
 		// An action: this record, plus the next nemesis record when it
 		// completes this invocation.
+		// Jepsen (and our nemesis) record both halves of an action as info,
+		// so an info record followed by an info record of the same F is one
+		// action too.
 		first, lastRec := op, op
-		if op.Type == Invoke {
+		if op.Type == Invoke || op.Type == Info {
 			for j := i + 1; j < len(ops); j++ {
 				if ops[j].IsNemesis() {
 					if ops[j].Type != Invoke && ops[j].F == op.F {
