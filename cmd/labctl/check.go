@@ -176,12 +176,16 @@ func printResult(w io.Writer, file, dir, resultsPath string, res linearizability
 		}
 	}
 	fmt.Fprintf(w, "\nVerdict  %s: %s\nResults  %s\n\n", strings.ToUpper(string(res.Verdict)), res.Reason, resultsPath)
-	switch res.Verdict {
+	fmt.Fprintln(w, verdictLine(res.Verdict))
+}
+
+// verdictLine is Jepsen's closing line for a verdict.
+func verdictLine(v linearizability.Verdict) string {
+	switch v {
 	case linearizability.Valid:
-		fmt.Fprintln(w, "Everything looks good! ヽ(‘ー`)ノ")
+		return "Everything looks good! ヽ(‘ー`)ノ"
 	case linearizability.Invalid:
-		fmt.Fprintln(w, "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻")
-	default:
-		fmt.Fprintln(w, "Errors occurred during analysis, but no anomalies found. ಠ~ಠ")
+		return "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻"
 	}
+	return "Errors occurred during analysis, but no anomalies found. ಠ~ಠ"
 }

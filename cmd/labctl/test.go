@@ -155,12 +155,5 @@ func printOutcome(w io.Writer, oc lab.Outcome) {
 		t.ToFirstOp.Round(time.Millisecond), t.ToVerdict.Round(time.Millisecond), t.Check.Round(time.Millisecond), t.Teardown.Round(time.Millisecond))
 	fmt.Fprintf(w, "results: %s\n", oc.Dir)
 	fmt.Fprintf(w, "verdict: %s: %s\n", oc.Verdict, oc.Reason)
-	switch oc.Verdict {
-	case linearizability.Valid:
-		fmt.Fprintln(w, "Everything looks good! ヽ(‘ー`)ノ")
-	case linearizability.Invalid:
-		fmt.Fprintln(w, "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻")
-	default:
-		fmt.Fprintln(w, "Errors occurred during analysis, but no anomalies found. ಠ~ಠ")
-	}
+	fmt.Fprintln(w, verdictLine(oc.Verdict))
 }
