@@ -1,6 +1,7 @@
 package report
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -106,6 +107,13 @@ func TestBrowserInvalidReport(t *testing.T) {
 	}
 	b.Do("top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0,0)`))
 	b.Screenshot("report-invalid")
+	b.Do("show the first visualisation", chromedp.Evaluate[chromedp.Void](`document.querySelector('iframe.vis').scrollIntoView()`))
+	time.Sleep(2 * time.Second) // the iframe is opaque under file://: give it time to draw
+	b.ScreenshotOf("#keys article", "report-invalid-key0")
+	b.ScreenshotOf("iframe.vis", "report-invalid-key0-visualisation")
+	b.ScreenshotOf("#keys", "report-invalid-keys")
+	b.ScreenshotOf("#history", "report-invalid-history")
+	b.ScreenshotOf("#over-time", "report-invalid-charts")
 	b.NoErrors()
 
 	// The visualisation itself renders (its own page; file:// iframes are
@@ -132,5 +140,28 @@ func TestBrowserValidReport(t *testing.T) {
 		t.Errorf("%d leader spans; the run killed every node, so the leader changed", n)
 	}
 	b.Screenshot("report-valid")
+	b.NoErrors()
+}
+
+// TestBrowserBareRun opens the report of a folder with only a history (no
+// logs, no results, no spec): the page must still draw without errors.
+func TestBrowserBareRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test (needs Chromium)")
+	}
+	dir := bigRun(t, 3000)
+	for _, f := range []string{ResultsFile, SpecFile} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	writeReport(t, dir)
+	b := browsertest.New(t)
+	b.Do("open the report", chromedp.Navigate(fileURL(filepath.Join(dir, ReportFile))))
+	b.WaitFor(`document.documentElement.dataset.painted`, 10*time.Second)
+	if v := browsertest.Eval[string](b, `document.querySelector('#verdict h1').textContent`); v != "No verdict" {
+		t.Errorf("verdict heading = %q, want No verdict", v)
+	}
+	if n := browsertest.Eval[int](b, `Number(document.getElementById('chart').dataset.points)`); n != 3000 {
+		t.Errorf("drew %d dots, want 3000", n)
+	}
 	b.NoErrors()
 }

@@ -237,7 +237,7 @@ func describeAction(a Action) string {
 	var s string
 	switch a.F {
 	case "start-partition":
-		s = "partition " + str(firstNonNil(out["shape"], in["shape"]))
+		s = strings.TrimSpace("partition " + str(firstNonNil(out["shape"], in["shape"])))
 		if comps, ok := out["components"].([]any); ok {
 			var parts []string
 			for _, c := range comps {
@@ -257,7 +257,7 @@ func describeAction(a Action) string {
 			s += ": " + strings.Join(n, " ")
 		}
 	case "kill", "pause":
-		s = a.F + " " + str(firstNonNil(out["target"], in["target"]))
+		s = strings.TrimSpace(a.F + " " + str(firstNonNil(out["target"], in["target"])))
 		if n := firstStrs(out, "killed", "paused", "nodes"); len(n) > 0 {
 			s += ": " + strings.Join(n, " ")
 		}

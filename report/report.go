@@ -82,6 +82,7 @@ type page struct {
 	SpecJSON               string
 	Model                  string
 	Keys                   []linearizability.KeyResult
+	BadKeys                []linearizability.KeyResult
 	KeysHidden             int
 	Details                []keyDetail
 	Set                    *linearizability.SetResult
@@ -306,7 +307,11 @@ func build(r *Run) (*page, error) {
 			} else {
 				p.KeysHidden++
 			}
-			if k.Verdict == linearizability.Valid || len(p.Details) >= maxKeyDetails {
+			if k.Verdict == linearizability.Valid {
+				continue
+			}
+			p.BadKeys = append(p.BadKeys, k)
+			if len(p.Details) >= maxKeyDetails {
 				continue
 			}
 			d := keyDetail{KeyResult: k, Embed: k.Visualization != "" && countEmbeds(p.Details) < maxEmbeddedVis}
@@ -398,6 +403,9 @@ func build(r *Run) (*page, error) {
 	for _, a := range actions {
 		data.Actions = append(data.Actions, chartAction{T: ms(a.Start), Text: a.Text})
 	}
+	// The script expects lists, never null.
+	data.Windows, data.Segments, data.Leaders = orEmpty(data.Windows), orEmpty(data.Segments), orEmpty(data.Leaders)
+	data.Actions, data.Nodes = orEmpty(data.Actions), orEmpty(data.Nodes)
 	b, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("encode report data: %w", err)
@@ -406,9 +414,11 @@ func build(r *Run) (*page, error) {
 	return p, nil
 }
 
-func nonNil(s []string) []string {
+func nonNil(s []string) []string { return orEmpty(s) }
+
+func orEmpty[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }
@@ -438,7 +448,11 @@ func explainOp(r *Run, rows []Row, byIndex map[int64]int, pos map[int64]int, idx
 	if i, ok := byIndex[idx]; ok {
 		row := rows[i]
 		out := []string{"ok", "info (unknown outcome)", "fail", "never completed", "nemesis"}[row.Outcome]
-		e.Text = fmt.Sprintf("%s %s %s by process %s", row.F, row.Key, row.Value, row.Process)
+		val := row.Value
+		if row.F == "read" && val != "" {
+			val = "→ " + val
+		}
+		e.Text = fmt.Sprintf("%s %s %s by process %s", row.F, row.Key, val, row.Process)
 		if row.Node != "" {
 			e.Text += " on " + row.Node
 		}

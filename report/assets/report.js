@@ -353,4 +353,8 @@
   var resizeTimer = 0;
   window.addEventListener('resize', function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(draw, 100); });
   document.documentElement.dataset.rendered = String(Math.round(performance.now()));
+  // Painted: after the next frame has been drawn (for measurements).
+  requestAnimationFrame(function () {
+    setTimeout(function () { document.documentElement.dataset.painted = String(Math.round(performance.now())); }, 0);
+  });
 })();

@@ -168,3 +168,21 @@ func (b *Browser) Screenshot(name string) string {
 	b.t.Logf("screenshot: %s", p)
 	return p
 }
+
+// ScreenshotOf saves a PNG of the first element matching the CSS selector
+// as <ArtifactsDir>/<name>.png and returns its path.
+func (b *Browser) ScreenshotOf(sel, name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("screenshot of %s: %v", sel, err)
+	}
+	p := filepath.Join(ArtifactsDir(), name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatalf("saving screenshot: %v", err)
+	}
+	b.t.Logf("screenshot: %s", p)
+	return p
+}
