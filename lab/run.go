@@ -198,6 +198,8 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 	}
 	defer w.Close()
 	rec := history.NewRecorder(w, false)
+	// Op times count from here; the report places node-log events with it.
+	log.Info("history started", "start", rec.Start())
 	var recErr errOnce
 	wrec := recorderFunc(func(op history.Op) history.Op {
 		op, err := rec.Record(op)
