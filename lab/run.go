@@ -156,7 +156,7 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 	info.Image = image
 
 	prog.Phase("starting %d nodes", spec.Nodes)
-	cl, err := cluster.Start(ctx, cli, cluster.Spec{RunID: runID, Nodes: spec.Nodes, Image: image, NodeArgs: nodeArgs(spec), Logger: log})
+	cl, err := cluster.Start(ctx, cli, cluster.Spec{RunID: runID, Nodes: spec.Nodes, Image: image, NodeArgs: nodeArgs(spec), Logger: log, Kept: spec.LeaveRunning})
 	if err != nil {
 		return oc, err
 	}

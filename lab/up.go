@@ -28,7 +28,7 @@ func Up(ctx context.Context, nodes int, readMode, image string, out io.Writer) (
 		}
 	}
 	runID := "up-" + time.Now().Format("150405")
-	cl, err := cluster.Start(ctx, cli, cluster.Spec{RunID: runID, Nodes: nodes, Image: image, NodeArgs: nodeArgs(Spec{ReadMode: readMode})})
+	cl, err := cluster.Start(ctx, cli, cluster.Spec{RunID: runID, Nodes: nodes, Image: image, NodeArgs: nodeArgs(Spec{ReadMode: readMode}), Kept: true})
 	if err != nil {
 		return nil, err
 	}
@@ -41,13 +41,32 @@ func Up(ctx context.Context, nodes int, readMode, image string, out io.Writer) (
 	return cl, nil
 }
 
-// Down removes lab clusters: the one of runID, or every lab container and
-// network when runID is empty. It returns what it removed.
+// Down removes the cluster of runID, or, when runID is empty, every cluster
+// meant to stay up (labctl up, --leave-running); tests that are running are
+// left alone. It returns what it removed.
 func Down(ctx context.Context, runID string) (cluster.Leftovers, error) {
 	cli, err := cluster.Connect(ctx)
 	if err != nil {
 		return cluster.Leftovers{}, err
 	}
 	defer cli.Close()
-	return cluster.Clean(ctx, cli, runID)
+	if runID != "" {
+		return cluster.Clean(ctx, cli, runID)
+	}
+	l, err := cluster.FindKept(ctx, cli)
+	if err != nil {
+		return l, err
+	}
+	return l, cluster.Remove(ctx, cli, l)
+}
+
+// Clean removes every container and network any lab run left behind,
+// running tests included. It returns what it removed.
+func Clean(ctx context.Context) (cluster.Leftovers, error) {
+	cli, err := cluster.Connect(ctx)
+	if err != nil {
+		return cluster.Leftovers{}, err
+	}
+	defer cli.Close()
+	return cluster.Clean(ctx, cli, "")
 }

@@ -64,11 +64,12 @@ func cleanCommand() *cli.Command {
 		Name:  "clean",
 		Usage: "remove every container, network and rule any lab run left behind",
 		Description: `Everything the lab creates is labelled raftlab=1; clean removes all of it, from
-any run, finished or crashed. Firewall rules live only inside the containers'
+any run, finished, crashed or still running (so do not clean while a test
+runs; labctl down removes only clusters meant to stay up). Firewall rules live only inside the containers'
 network namespaces, so they go with the containers; the host's firewall and
 clock are never touched.`,
 		Action: func(c *cli.Context) error {
-			l, err := lab.Down(c.Context, "")
+			l, err := lab.Clean(c.Context)
 			report(c, l)
 			if err != nil {
 				return exitf(exitInternal, "labctl clean: %v", err)

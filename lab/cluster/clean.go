@@ -26,9 +26,21 @@ func (l Leftovers) Empty() bool { return len(l.Containers) == 0 && len(l.Network
 // FindLeftovers lists every container and network labelled raftlab=1, of any
 // run, running or not. With runID set it lists only that run's objects.
 func FindLeftovers(ctx context.Context, cli *client.Client, runID string) (Leftovers, error) {
+	return find(ctx, cli, runID, false)
+}
+
+// FindKept lists the clusters meant to stay up (labctl up, --leave-running).
+func FindKept(ctx context.Context, cli *client.Client) (Leftovers, error) {
+	return find(ctx, cli, "", true)
+}
+
+func find(ctx context.Context, cli *client.Client, runID string, kept bool) (Leftovers, error) {
 	f := client.Filters{}.Add("label", LabelLab+"=1")
 	if runID != "" {
 		f = f.Add("label", LabelRun+"="+runID)
+	}
+	if kept {
+		f = f.Add("label", LabelKept+"=1")
 	}
 	var l Leftovers
 	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
@@ -62,6 +74,11 @@ func Clean(ctx context.Context, cli *client.Client, runID string) (Leftovers, er
 	if err != nil {
 		return l, err
 	}
+	return l, Remove(ctx, cli, l)
+}
+
+// Remove force-removes the listed containers, then the networks.
+func Remove(ctx context.Context, cli *client.Client, l Leftovers) error {
 	var errs []error
 	for _, o := range l.Containers {
 		if _, err := cli.ContainerRemove(ctx, o.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
@@ -73,5 +90,5 @@ func Clean(ctx context.Context, cli *client.Client, runID string) (Leftovers, er
 			errs = append(errs, fmt.Errorf("remove network %s: %w", o.Name, err))
 		}
 	}
-	return l, errors.Join(errs...)
+	return errors.Join(errs...)
 }

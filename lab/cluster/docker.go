@@ -33,6 +33,9 @@ const (
 	LabelRun = "raftlab.run"
 	// LabelNode names the node a container holds.
 	LabelNode = "raftlab.node"
+	// LabelKept marks clusters meant to outlive their command (labctl up,
+	// --leave-running); labctl down removes only these.
+	LabelKept = "raftlab.kept"
 )
 
 // Ports the node listens on inside its container.
@@ -89,6 +92,8 @@ type Spec struct {
 	NodeArgs []string
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
+	// Kept labels the cluster as meant to stay up after its command ends.
+	Kept bool
 }
 
 // Node is one node of a running cluster.
@@ -114,6 +119,7 @@ type Cluster struct {
 	subnet  netip.Prefix
 	gateway netip.Addr
 	nodes   []Node
+	labels  map[string]string
 }
 
 // Start creates the run's network and node containers and starts them. On
@@ -127,6 +133,10 @@ func Start(ctx context.Context, cli *client.Client, spec Spec) (_ *Cluster, err 
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Cluster{cli: cli, spec: spec, log: log, netName: "raftlab-" + spec.RunID}
+	c.labels = map[string]string{LabelLab: "1", LabelRun: spec.RunID}
+	if spec.Kept {
+		c.labels[LabelKept] = "1"
+	}
 	defer func() {
 		if err != nil {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -203,7 +213,7 @@ func (c *Cluster) createNetwork(ctx context.Context) error {
 			Driver:   "bridge",
 			Internal: true,
 			IPAM:     &network.IPAM{Config: []network.IPAMConfig{{Subnet: cand, Gateway: gw}}},
-			Labels:   map[string]string{LabelLab: "1", LabelRun: c.spec.RunID},
+			Labels:   c.labels,
 		})
 		if err != nil {
 			lastErr = err
@@ -257,7 +267,7 @@ func (c *Cluster) createNode(ctx context.Context, n Node, peers string) error {
 			Image:    c.spec.Image,
 			Hostname: n.ID,
 			Cmd:      args,
-			Labels:   map[string]string{LabelLab: "1", LabelRun: c.spec.RunID, LabelNode: n.ID},
+			Labels:   withNode(c.labels, n.ID),
 		},
 		HostConfig: &container.HostConfig{
 			NetworkMode:   container.NetworkMode(c.netName),
@@ -472,4 +482,13 @@ func (c *Cluster) Remove(ctx context.Context) error {
 func isNotFound(err error) bool {
 	s := strings.ToLower(err.Error())
 	return strings.Contains(s, "no such") || strings.Contains(s, "not found")
+}
+
+// withNode returns labels plus the node label.
+func withNode(labels map[string]string, node string) map[string]string {
+	out := map[string]string{LabelNode: node}
+	for k, v := range labels {
+		out[k] = v
+	}
+	return out
 }
