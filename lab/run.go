@@ -266,6 +266,10 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 		log.Warn("heal", "err", herr)
 		fmt.Fprintf(out, "warning: %v\n", herr)
 	}
+	if gone, merr := cl.Missing(context.WithoutCancel(ctx)); merr != nil || len(gone) > 0 {
+		// Their addresses may now serve another run: nothing read is trustworthy.
+		return oc, fmt.Errorf("the containers of %v disappeared during the run (was `labctl clean` run meanwhile?); the history in %s is not judged: %v", gone, store.Dir, merr)
+	}
 	if !oc.Interrupted {
 		prog.Phase("recovering for %s, then final reads", spec.Recovery)
 		sleepCtx(ctx, spec.Recovery)

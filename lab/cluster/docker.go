@@ -492,3 +492,20 @@ func withNode(labels map[string]string, node string) map[string]string {
 	}
 	return out
 }
+
+// Missing lists the nodes whose containers no longer exist (removed by
+// someone else, e.g. `labctl clean` during the run). Their addresses may
+// since belong to another run's cluster, so a run must not trust what it
+// read through them.
+func (c *Cluster) Missing(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, n := range c.nodes {
+		if _, err := c.cli.ContainerInspect(ctx, n.Container, client.ContainerInspectOptions{}); err != nil {
+			if !isNotFound(err) {
+				return out, fmt.Errorf("inspect %s: %w", n.Container, err)
+			}
+			out = append(out, n.ID)
+		}
+	}
+	return out, nil
+}
