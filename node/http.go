@@ -174,21 +174,12 @@ func readBody(r *http.Request, v any) ([]byte, *OpError) {
 	return data, nil
 }
 
-type writeReq struct {
-	Value    *int64 `json:"value"`
-	From     *int64 `json:"from"`
-	To       *int64 `json:"to"`
-	Element  *int64 `json:"element"`
-	ClientID string `json:"client_id"`
-	Seq      uint64 `json:"seq"`
-}
-
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, op, key string) {
 	if !ValidKey(key) {
 		writeErr(w, failErr(400, fmt.Sprintf("bad key %q: want 1-%d characters from [A-Za-z0-9_.:-]", key, MaxKeyLen), nil))
 		return
 	}
-	var req writeReq
+	var req client.WriteRequest
 	body, oe := readBody(r, &req)
 	if oe != nil {
 		writeErr(w, oe)

@@ -147,7 +147,10 @@ func (c *Client) BaseURL() string { return c.base }
 // ClientID returns the client id used for exactly-once writes.
 func (c *Client) ClientID() string { return c.clientID }
 
-type writeBody struct {
+// WriteRequest is the body of PUT /kv/{key} (Value), POST /kv/{key}/cas
+// (From, To) and POST /set/{key} (Element). ClientID and Seq identify the
+// request for exactly-once application.
+type WriteRequest struct {
 	Value    *int64 `json:"value,omitempty"`
 	From     *int64 `json:"from,omitempty"`
 	To       *int64 `json:"to,omitempty"`
@@ -173,31 +176,32 @@ func (c *Client) Read(ctx context.Context, key, mode string) (*int64, error) {
 
 // Write sets the register to v.
 func (c *Client) Write(ctx context.Context, key string, v int64) error {
+	_, err := c.mutate(ctx, "write", http.MethodPut, "/kv/"+url.PathEscape(key), WriteRequest{Value: &v})
+	return err
+}
+
+// mutate sends a write-like request under the next sequence number of this
+// client; the retries inside do reuse it. One runs at a time per client.
+func (c *Client) mutate(ctx context.Context, op, method, path string, req WriteRequest) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
+	req.ClientID, req.Seq = c.clientID, c.seq
 	var out okBody
-	return c.do(ctx, "write", http.MethodPut, "/kv/"+url.PathEscape(key), writeBody{Value: &v, ClientID: c.clientID, Seq: c.seq}, &out)
+	err := c.do(ctx, op, method, path, req, &out)
+	return out.OK, err
 }
 
 // CAS sets the register to `to` if it holds `from`. It returns false, with a
 // nil error, when the comparison failed (an ok operation with no effect).
 func (c *Client) CAS(ctx context.Context, key string, from, to int64) (bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	var out okBody
-	err := c.do(ctx, "cas", http.MethodPost, "/kv/"+url.PathEscape(key)+"/cas", writeBody{From: &from, To: &to, ClientID: c.clientID, Seq: c.seq}, &out)
-	return out.OK, err
+	return c.mutate(ctx, "cas", http.MethodPost, "/kv/"+url.PathEscape(key)+"/cas", WriteRequest{From: &from, To: &to})
 }
 
 // Add adds e to the set at key.
 func (c *Client) Add(ctx context.Context, key string, e int64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	var out okBody
-	return c.do(ctx, "add", http.MethodPost, "/set/"+url.PathEscape(key), writeBody{Element: &e, ClientID: c.clientID, Seq: c.seq}, &out)
+	_, err := c.mutate(ctx, "add", http.MethodPost, "/set/"+url.PathEscape(key), WriteRequest{Element: &e})
+	return err
 }
 
 // ReadSet returns the set's elements in ascending order (empty if never added to).

@@ -18,11 +18,11 @@ type script struct {
 	mu       sync.Mutex
 	then     int // status once statuses run out (0 = 200)
 	statuses []int
-	bodies   []writeBody
+	bodies   []WriteRequest
 }
 
 func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var b writeBody
+	var b WriteRequest
 	_ = json.NewDecoder(r.Body).Decode(&b)
 	s.mu.Lock()
 	s.bodies = append(s.bodies, b)
