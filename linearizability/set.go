@@ -15,8 +15,9 @@ type SetResult struct {
 	Keys    []SetKeyResult `json:"keys"`
 }
 
-// SetKeyResult judges one set (one key) by its final read, like Jepsen's
-// set-full in its simplest form. Element lists are sorted and cut to
+// SetKeyResult judges one set (one key) by every ok read of it (the final
+// read on each node, and any read during the run), like Jepsen's set-full in
+// its simplest form. Element lists are sorted and cut to
 // MaxListed elements; the counts are complete.
 type SetKeyResult struct {
 	Key     string  `json:"key"`
@@ -29,15 +30,15 @@ type SetKeyResult struct {
 	// read completing last), -1 if there was none; ReadSize its element count.
 	FinalRead int64 `json:"final_read"`
 	ReadSize  int   `json:"read_size"`
-	// Lost: acknowledged adds that completed before the final read began but
-	// are missing from it.
+	// Lost: acknowledged adds that completed before some read began but are
+	// missing from that read.
 	Lost      []int64 `json:"lost"`
 	LostCount int     `json:"lost_count"`
-	// Unexpected: read elements never attempted, or whose add failed (a
+	// Unexpected: elements of any read never attempted, or whose add failed (a
 	// failed add certainly did not happen).
 	Unexpected      []int64 `json:"unexpected"`
 	UnexpectedCount int     `json:"unexpected_count"`
-	// Duplicated: elements the final read returned more than once.
+	// Duplicated: elements some read returned more than once.
 	Duplicated      []int64 `json:"duplicated"`
 	DuplicatedCount int     `json:"duplicated_count"`
 	// Recovered: read elements whose add crashed (info): fine, but worth
@@ -64,7 +65,8 @@ func CheckSet(ops []history.Op) (SetResult, error) {
 		ackAt     map[int64]int64        // element -> earliest ok completion time
 		attempted int
 		acked     int
-		read      *pair
+		read      *pair   // the ok read completing last
+		reads     []*pair // every ok read, in history order
 	}
 	keys := map[string]*keyState{}
 	var order []string
@@ -110,6 +112,7 @@ func CheckSet(ops []history.Op) (SetResult, error) {
 					return SetResult{}, fmt.Errorf("op %d: set read must return a list of integers, got %v", p.done.Index, p.done.Value)
 				}
 			}
+			ks.reads = append(ks.reads, p)
 			if ks.read == nil || p.done.Time >= ks.read.done.Time {
 				ks.read = p
 			}
@@ -131,27 +134,41 @@ func CheckSet(ops []history.Op) (SetResult, error) {
 			r.FinalRead = ks.read.inv.Index
 			elems, _ := history.Ints(ks.read.done.Value)
 			r.ReadSize = len(elems)
-			seen := map[int64]int{}
-			for _, e := range elems {
-				seen[e]++
-			}
-			var lost, unexpected, dup, recovered []int64
-			for e, n := range seen {
-				if n > 1 {
-					dup = append(dup, e)
+			// Every ok read is judged (the final read on each node, and any
+			// read during the run): none may miss an add acknowledged before
+			// it began, hold an element nobody could have added, or hold one
+			// twice. Recovered elements are those of the last read.
+			lostSet, unexpectedSet, dupSet := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
+			var badReads []int64
+			var recovered []int64
+			for _, rd := range ks.reads {
+				elems, _ := history.Ints(rd.done.Value)
+				seen := map[int64]int{}
+				for _, e := range elems {
+					seen[e]++
 				}
-				switch t, ok := ks.outcome[e]; {
-				case !ok || t == history.Fail:
-					unexpected = append(unexpected, e)
-				case t == history.Info:
-					recovered = append(recovered, e)
+				bad := false
+				for e, n := range seen {
+					if n > 1 {
+						dupSet[e], bad = true, true
+					}
+					switch t, ok := ks.outcome[e]; {
+					case !ok || t == history.Fail:
+						unexpectedSet[e], bad = true, true
+					case t == history.Info && rd == ks.read:
+						recovered = append(recovered, e)
+					}
+				}
+				for e, at := range ks.ackAt {
+					if seen[e] == 0 && at < rd.inv.Time {
+						lostSet[e], bad = true, true
+					}
+				}
+				if bad {
+					badReads = append(badReads, rd.inv.Index)
 				}
 			}
-			for e, at := range ks.ackAt {
-				if seen[e] == 0 && at < ks.read.inv.Time {
-					lost = append(lost, e)
-				}
-			}
+			lost, unexpected, dup := keysOf(lostSet), keysOf(unexpectedSet), keysOf(dupSet)
 			r.Lost, r.LostCount = listed(lost)
 			r.Unexpected, r.UnexpectedCount = listed(unexpected)
 			r.Duplicated, r.DuplicatedCount = listed(dup)
@@ -169,7 +186,7 @@ func CheckSet(ops []history.Op) (SetResult, error) {
 			r.Verdict = Valid
 			if len(why) > 0 {
 				r.Verdict = Invalid
-				r.Reason = fmt.Sprintf("final read (op %d): %s", r.FinalRead, strings.Join(why, "; "))
+				r.Reason = fmt.Sprintf("%d of %d reads wrong (first: op %d): %s", len(badReads), len(ks.reads), badReads[0], strings.Join(why, "; "))
 			}
 		}
 		vs = append(vs, r.Verdict)
@@ -199,4 +216,12 @@ func listed(xs []int64) ([]int64, int) {
 		xs = []int64{}
 	}
 	return xs[:min(len(xs), MaxListed)], len(xs)
+}
+
+func keysOf(m map[int64]bool) []int64 {
+	var out []int64
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -49,8 +49,19 @@ func TestSetChecker(t *testing.T) {
 			}
 		}
 	}
+	// Every node's final read counts: one node missing an acknowledged add
+	// is invalid even when the last read to complete has it.
+	ops := adds(okr(3, "read", []int64{4}, 40), inv(4, "read", nil, 41), okr(4, "read", []int64{1, 4}, 45))
+	res, err := CheckSet(ops)
+	if err != nil || res.Verdict != Invalid || !reflect.DeepEqual(res.Keys[0].Lost, []int64{1}) {
+		t.Fatalf("one node lost an add: %v %s %+v", err, res.Verdict, res.Keys)
+	}
+	ops = adds(okr(3, "read", []int64{1, 4}, 40), inv(4, "read", nil, 41), okr(4, "read", []int64{1, 4}, 45))
+	if res, err := CheckSet(ops); err != nil || res.Verdict != Valid {
+		t.Fatalf("every node kept every add: %v %s (%s)", err, res.Verdict, res.Reason)
+	}
 	// No final read: unknown.
-	res, err := CheckSet(adds())
+	res, err = CheckSet(adds())
 	if err != nil || res.Verdict != Unknown {
 		t.Fatalf("no read: %v %s", err, res.Verdict)
 	}
