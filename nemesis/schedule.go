@@ -45,7 +45,8 @@ const (
 // stopped, otherwise it is started with one of its modes at random (Jepsen's
 // mix of start/stop flip-flops, so different faults overlap). Events stop at
 // duration, where every fault still in force is stopped, in fault order:
-// every start has a later stop. No faults, a non-positive interval or
+// every start has a later stop. No fault starts in the last interval/2, so
+// each one has time to act. No faults, a non-positive interval or
 // duration give no steps; an interval below MinInterval counts as MinInterval.
 func Schedule(seed int64, faults []Fault, interval, duration time.Duration) []Step {
 	if len(faults) == 0 || interval <= 0 || duration <= 0 {
@@ -61,7 +62,9 @@ func Schedule(seed int64, faults []Fault, interval, duration time.Duration) []St
 		if active[f.Name] {
 			steps = append(steps, Step{At: t, Fault: f.Name})
 			active[f.Name] = false
-		} else if len(f.Modes) > 0 {
+		} else if len(f.Modes) > 0 && t < duration-interval/2 {
+			// A fault started in the last half interval would be healed
+			// before it could act; let the run end quietly instead.
 			steps = append(steps, Step{At: t, Fault: f.Name, Start: true,
 				Mode: f.Modes[r.IntN(len(f.Modes))], Seed: r.Uint64()})
 			active[f.Name] = true

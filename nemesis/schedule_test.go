@@ -88,3 +88,18 @@ func TestScheduleEmpty(t *testing.T) {
 		t.Errorf("%d steps for 1s at a 1ns interval", n)
 	}
 }
+
+func TestScheduleStartsNothingAtTheEnd(t *testing.T) {
+	faults, err := ParseFaults("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interval, duration := 2*time.Second, 30*time.Second
+	for seed := int64(0); seed < 200; seed++ {
+		for _, s := range Schedule(seed, faults, interval, duration) {
+			if s.Start && s.At >= duration-interval/2 {
+				t.Fatalf("seed %d: %s starts in the last half interval, with no time to act", seed, s)
+			}
+		}
+	}
+}
