@@ -474,22 +474,31 @@ func (n *Node) renewLease() {
 		}
 		n.leaseMu.Lock()
 		if n.raft.CurrentTerm() == term {
-			n.leaseTerm, n.leaseUntil = term, start.Add(n.cfg.ReadLease)
+			until := start.Add(n.cfg.ReadLease)
+			// A lease only grows within a term, as leases do: a renewal never
+			// takes back time already granted.
+			if n.leaseTerm != term || until.After(n.leaseUntil) {
+				n.leaseTerm, n.leaseUntil = term, until
+			}
 		}
 		n.leaseMu.Unlock()
 	}
 }
 
-// leaseValid reports whether this node is leader and holds an unexpired lease
-// for its current term, by its injectable clock.
+// leaseValid reports whether this node holds an unexpired lease for its
+// current term, by its injectable clock. Like a real lease it is trusted
+// without asking Raft whether this node still leads: that is what makes lease
+// reads fast, and it is safe only while ReadLease is shorter than the
+// election timeout and every clock runs at true speed. A slowed or
+// stepped-back clock on a leader that is cut off lets it serve stale reads
+// while a new leader takes writes: knowingly unsafe, as the mode is meant to be.
 func (n *Node) leaseValid() bool {
-	if n.raft.State() != raft.Leader {
-		return false
-	}
 	term := n.raft.CurrentTerm()
 	n.leaseMu.Lock()
 	defer n.leaseMu.Unlock()
-	return n.leaseTerm == term && n.readyTerm.Load() == term && n.clock.Now().Before(n.leaseUntil)
+	// A lease is only granted once the term's post-election barrier passed
+	// (renewLease checks readyTerm), so it needs no readiness check here.
+	return n.leaseTerm == term && n.clock.Now().Before(n.leaseUntil)
 }
 
 // verifyLeader runs VerifyLeader, bounded by ctx and max.
