@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -229,7 +230,18 @@ func (n *Nemesis) skewClocks(ctx context.Context, mode string, r *rand.Rand) err
 	n.setDoing(f)
 	defer n.setDoing("")
 	return n.record(f, map[string]any{"mode": mode}, func() (any, error) {
-		p, err := PlanClock(mode, n.eligible(), r)
+		eligible := n.eligible()
+		if mode == ClockModeRateLeader {
+			l, err := n.leader(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(eligible, l) {
+				return map[string]any{"mode": mode, "leader": l}, fmt.Errorf("no target: no leader that is up and unfrozen (leader %q)", l)
+			}
+			eligible = []string{l}
+		}
+		p, err := PlanClock(mode, eligible, r)
 		if err != nil {
 			return nil, err
 		}
@@ -256,7 +268,7 @@ func (n *Nemesis) skewClocks(ctx context.Context, mode string, r *rand.Rand) err
 			})
 			return map[string]any{"mode": mode, "nodes": p.Nodes, "done": done,
 				"jumps_ms": millis(p.Jumps), "offsets_ms": n.offsetsMillis(p.Nodes)}, err
-		case ClockModeRate:
+		case ClockModeRate, ClockModeRateLeader:
 			done, err := n.each(ctx, p.Nodes, func(ctx context.Context, node string) error {
 				if err := n.c.Clock(ctx, node, ClockRate, 0, p.Rates[node]); err != nil {
 					return err

@@ -16,7 +16,7 @@ import (
 // the node's admin channel, so a period is at least a few milliseconds; the
 // reset that stops the clock fault puts every clock right whatever happened.
 type ClockPlan struct {
-	Mode     string                   // ClockModeBump, ClockModeStrobe or ClockModeRate
+	Mode     string                   // ClockModeBump, ClockModeStrobe, ClockModeRate or ClockModeRateLeader
 	Nodes    []string                 // the nodes it acts on, in cluster order
 	Jumps    map[string]time.Duration // bump: each node's jump
 	Rates    map[string]float64       // rate: each node's clock rate
@@ -31,12 +31,17 @@ type ClockPlan struct {
 //   - strobe: delta 2^[4,11) ms (16 ms to 2 s), period 2^[5,9) ms (32 to
 //     512 ms), for 1 to 4 s,
 //   - rate: a rate of 2^±[0.2,1) per node (0.5 to 0.87, or 1.15 to 2 times
-//     true speed).
+//     true speed),
+//   - rate-leader: a rate of 1/20 to 1/10 on every eligible node; the caller
+//     passes only the leader.
 func PlanClock(mode string, eligible []string, r *rand.Rand) (ClockPlan, error) {
 	if len(eligible) == 0 {
 		return ClockPlan{}, fmt.Errorf("no target: no node is up and unfrozen")
 	}
 	p := ClockPlan{Mode: mode, Nodes: randomSubset(eligible, r)}
+	if mode == ClockModeRateLeader {
+		p.Nodes = append([]string(nil), eligible...)
+	}
 	ms := func(x float64) time.Duration { return time.Duration(x * float64(time.Millisecond)) }
 	sign := func() float64 {
 		if r.IntN(2) == 0 {
@@ -49,6 +54,11 @@ func PlanClock(mode string, eligible []string, r *rand.Rand) (ClockPlan, error) 
 		p.Jumps = map[string]time.Duration{}
 		for _, n := range p.Nodes {
 			p.Jumps[n] = ms(sign() * math.Pow(1.5, 6+14*r.Float64())).Round(time.Millisecond)
+		}
+	case ClockModeRateLeader:
+		p.Rates = map[string]float64{}
+		for _, n := range p.Nodes {
+			p.Rates[n] = math.Round(1000/(10+10*r.Float64())) / 1000
 		}
 	case ClockModeStrobe:
 		p.Delta = ms(math.Pow(2, 4+7*r.Float64())).Round(time.Millisecond)

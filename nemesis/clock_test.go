@@ -53,3 +53,18 @@ func TestPlanClock(t *testing.T) {
 		t.Error("PlanClock(warp): want an error")
 	}
 }
+
+func TestPlanClockRateLeaderSlowsTheLeader(t *testing.T) {
+	for seed := uint64(0); seed < 50; seed++ {
+		p, err := PlanClock(ClockModeRateLeader, []string{"n2"}, rng(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Nodes) != 1 || p.Nodes[0] != "n2" {
+			t.Fatalf("rate-leader acts on %v, want just the leader n2", p.Nodes)
+		}
+		if r := p.Rates["n2"]; r < 0.05 || r > 0.1 {
+			t.Fatalf("seed %d: rate %v, want 1/20 to 1/10", seed, r)
+		}
+	}
+}

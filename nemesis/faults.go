@@ -38,6 +38,10 @@ const (
 	ClockModeBump   = "bump"   // jump the clock of random nodes by ± up to a few seconds
 	ClockModeStrobe = "strobe" // jump back and forth quickly for a few seconds
 	ClockModeRate   = "rate"   // run the clock of random nodes fast or slow
+	// ClockModeRateLeader runs the current leader's clock at 1/20 to 1/10 of
+	// true speed: the fault that lets a clock-based read lease outlive the
+	// leader's leadership when it is then cut off.
+	ClockModeRateLeader = "rate-leader"
 )
 
 // modes lists, for each fault in --nemesis order, the modes it may use, in
@@ -46,7 +50,7 @@ var modes = map[string][]string{
 	Partition: {ShapeHalves, ShapeRandomHalves, ShapeOne, ShapeLeader, ShapeBridge, ShapeMajoritiesRing},
 	Kill:      {TargetOne, TargetLeader, TargetMinority, TargetMajority, TargetAll},
 	Pause:     {TargetOne, TargetLeader, TargetMinority, TargetMajority, TargetAll},
-	Clock:     {ClockModeBump, ClockModeStrobe, ClockModeRate},
+	Clock:     {ClockModeBump, ClockModeStrobe, ClockModeRate, ClockModeRateLeader},
 }
 
 // faultNames is the canonical order of faults.
