@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -251,7 +252,9 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 		c := wl.Counts()
 		return fmt.Sprintf("ops %d (ok %d, fail %d, info %d) | nemesis: %s", c.Invoked, c.OK, c.Fail, c.Info, nem.State())
 	})
-	wg.Wait()
+	if err := waitOrDump(&wg, spec.TimeLimit+spec.OpTimeout+time.Minute, store.Path(StuckDumpFile), cancelRun, out); err != nil {
+		return oc, err
+	}
 	prog.Stop()
 	oc.Timings.Workload = time.Since(wlStart)
 	wlEnd := time.Now()
@@ -306,6 +309,35 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 		oc.Reason = "interrupted before the end: " + oc.Reason
 	}
 	return oc, nil
+}
+
+// StuckDumpFile receives the goroutines of a run whose clients or nemesis did
+// not stop in time, so the hang can be diagnosed.
+const StuckDumpFile = "stuck-goroutines.txt"
+
+// waitOrDump waits for wg. If it takes longer than limit, it writes every
+// goroutine's stack to dumpPath, cancels the run and waits 30 s more before
+// giving up with an error.
+func waitOrDump(wg *sync.WaitGroup, limit time.Duration, dumpPath string, cancel context.CancelFunc, out io.Writer) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(limit):
+	}
+	if f, err := os.Create(dumpPath); err == nil {
+		pprof.Lookup("goroutine").WriteTo(f, 2)
+		f.Close()
+	}
+	fmt.Fprintf(out, "warning: clients or nemesis still running %s after the start; stacks in %s\n", limit, dumpPath)
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("the run's clients or nemesis are stuck (stacks in %s); healing and cleaning up anyway", dumpPath)
+	}
 }
 
 // CheckDir checks the history of a results folder with model (empty: the
