@@ -11,6 +11,7 @@ import (
 	"github.com/raftlab/raftlab/history"
 	"github.com/raftlab/raftlab/lab/cluster"
 	"github.com/raftlab/raftlab/linearizability"
+	"github.com/raftlab/raftlab/nemesis"
 )
 
 // e2eSpec is a short real run on three containers.
@@ -93,5 +94,54 @@ func TestE2EStaleReadsUnderPartitionAreCaught(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(oc.Dir, "linearizability")); err != nil {
 		t.Errorf("no visualisation of the invalid keys: %v", err)
+	}
+}
+
+// TestE2ELeaseReadsBreakWhenTheLeadersClockRunsSlow is the scenario that
+// shows why lease reads are unsafe: the leader's clock runs at 1/20-1/10
+// speed, then the leader is cut off. Its lease, measured on its own clock,
+// outlives the election of a new leader, so it serves stale reads.
+func TestE2ELeaseReadsBreakWhenTheLeadersClockRunsSlow(t *testing.T) {
+	spec := e2eSpec(t, "e2e-lease")
+	spec.Workload = "registers"
+	spec.ReadMode = "lease"
+	spec.Concurrency = 12
+	spec.OpTimeout = 200 * time.Millisecond
+	spec.TimeLimit = 30 * time.Second
+	spec.Nemesis = []string{"partition:leader", "clock:rate-leader"}
+	for at := 3 * time.Second; at+6*time.Second <= spec.TimeLimit; at += 6 * time.Second {
+		spec.Schedule = append(spec.Schedule,
+			nemesis.Step{At: at, Fault: nemesis.Clock, Start: true, Mode: nemesis.ClockModeRateLeader, Seed: uint64(at)},
+			nemesis.Step{At: at + time.Second, Fault: nemesis.Partition, Start: true, Mode: nemesis.ShapeLeader},
+			nemesis.Step{At: at + 4*time.Second, Fault: nemesis.Partition},
+			nemesis.Step{At: at + 5*time.Second, Fault: nemesis.Clock},
+		)
+	}
+	oc := runE2E(t, spec)
+	if oc.Verdict != linearizability.Invalid {
+		t.Fatalf("verdict %s (%s); lease reads on a cut-off leader with a slow clock must be found stale. Results: %s", oc.Verdict, oc.Reason, oc.Dir)
+	}
+}
+
+// TestE2ELeaseReadsHoldWithTrueClocks is the control of the scenario above:
+// the same cuts of the leader without the clock fault must stay valid, which
+// shows it is the clock that breaks the lease, not the partition.
+func TestE2ELeaseReadsHoldWithTrueClocks(t *testing.T) {
+	spec := e2eSpec(t, "e2e-lease-control")
+	spec.Workload = "registers"
+	spec.ReadMode = "lease"
+	spec.Concurrency = 12
+	spec.OpTimeout = 200 * time.Millisecond
+	spec.TimeLimit = 30 * time.Second
+	spec.Nemesis = []string{"partition:leader"}
+	for at := 4 * time.Second; at+6*time.Second <= spec.TimeLimit+time.Second; at += 6 * time.Second {
+		spec.Schedule = append(spec.Schedule,
+			nemesis.Step{At: at, Fault: nemesis.Partition, Start: true, Mode: nemesis.ShapeLeader},
+			nemesis.Step{At: at + 3*time.Second, Fault: nemesis.Partition},
+		)
+	}
+	oc := runE2E(t, spec)
+	if oc.Verdict != linearizability.Valid {
+		t.Fatalf("verdict %s (%s); with true clocks a 250 ms lease ends before a new leader can be elected, so lease reads must stay linearizable. Results: %s", oc.Verdict, oc.Reason, oc.Dir)
 	}
 }

@@ -221,7 +221,10 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 		return oc, err
 	}
 	nem := nemesis.New(nemesisCluster{cl}, nemesisRecorder{wrec})
-	steps := nemesis.Schedule(spec.Seed, faults, spec.NemesisInterval, spec.TimeLimit)
+	steps := spec.Schedule
+	if steps == nil {
+		steps = nemesis.Schedule(spec.Seed, faults, spec.NemesisInterval, spec.TimeLimit)
+	}
 	info.Schedule = steps
 	healed := false
 	defer func() {

@@ -5,6 +5,8 @@ package lab
 
 import (
 	"fmt"
+
+	"github.com/raftlab/raftlab/nemesis"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,10 @@ type Spec struct {
 	Workload string `json:"workload"`
 	// Nemesis lists the fault kinds (empty: none).
 	Nemesis []string `json:"nemesis"`
+	// Schedule, when set, is the exact fault schedule to run instead of one
+	// drawn from Nemesis, NemesisInterval and Seed: a named regression
+	// scenario, like etcd's robustness tests.
+	Schedule []nemesis.Step `json:"schedule,omitempty"`
 	// NemesisInterval is the mean time between fault starts.
 	NemesisInterval time.Duration `json:"nemesis_interval"`
 	// Nodes is the number of Raft nodes.
