@@ -456,3 +456,32 @@ func TestClusterMembership(t *testing.T) {
 		t.Fatalf("bad member request: %v", err)
 	}
 }
+
+func TestClusterRefusesRequestsForAnotherCluster(t *testing.T) {
+	c := newInmemClusterWith(t, 3, func(i int, cfg *Config) { cfg.Cluster = "run-a" })
+	l := c.waitLeader()
+	f := (l + 1) % 3
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mine := client.New(c.urls[f], "p1")
+	mine.Cluster = "run-a"
+	if err := mine.Write(ctx, "x", 1); err != nil {
+		t.Fatalf("write naming our cluster, via a follower: %v", err)
+	}
+	other := client.New(c.urls[f], "p2")
+	other.Cluster = "run-b"
+	err := other.Write(ctx, "x", 2)
+	if err == nil || !client.IsDefinite(err) || !strings.Contains(err.Error(), "wrong cluster") {
+		t.Fatalf("write naming another cluster: %v; want a definite wrong-cluster failure", err)
+	}
+	if _, err := other.Status(ctx); err == nil {
+		t.Fatal("status answered a request for another cluster")
+	}
+	anyone := client.New(c.urls[l], "p3") // no cluster named: accepted, as for curl
+	if v, err := anyone.Read(ctx, "x", ""); err != nil || v == nil || *v != 1 {
+		t.Fatalf("read without a cluster name: %v %v; want 1 (the refused write must not have applied)", v, err)
+	}
+	if st, err := mine.Status(ctx); err != nil || st.Cluster != "run-a" {
+		t.Fatalf("status: %+v %v; want cluster run-a", st, err)
+	}
+}

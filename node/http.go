@@ -63,6 +63,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, unknownErr(500, fmt.Sprintf("internal error: %v", p), nil))
 		}
 	}()
+	if want := r.Header.Get(client.ClusterHeader); want != "" && h.n.cfg.Cluster != "" && want != h.n.cfg.Cluster {
+		writeErr(w, failErr(http.StatusMisdirectedRequest, fmt.Sprintf("this node belongs to cluster %q, not %q: the request reached the wrong cluster and was not applied", h.n.cfg.Cluster, want), nil))
+		return
+	}
 	segs, err := splitPath(r.URL.EscapedPath())
 	if err != nil {
 		writeErr(w, failErr(400, err.Error(), nil))
@@ -342,6 +346,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) b
 		return true
 	}
 	req.Header.Set(ForwardedHeader, h.n.cfg.ID)
+	if c := r.Header.Get(client.ClusterHeader); c != "" {
+		req.Header.Set(client.ClusterHeader, c)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

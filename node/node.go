@@ -90,6 +90,7 @@ type Config struct {
 	RaftAdvertise string // e.g. "10.77.0.11:7000"; default: the bind address, or this host's IP if bound to 0.0.0.0
 	Peers         []Peer // the full initial voter list (same on every node); used to bootstrap once
 	ReadMode      string // default read mode; "" = linearizable
+	Cluster       string // cluster name; requests naming another cluster are refused ("" = accept all)
 
 	SnapshotThreshold  uint64        // 0 = raft default (8192)
 	SnapshotInterval   time.Duration // 0 = raft default (2m)

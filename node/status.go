@@ -17,6 +17,7 @@ func (n *Node) Status() client.Status {
 	fsmIdx, digest := n.fsm.Digest()
 	st := client.Status{
 		ID:            n.cfg.ID,
+		Cluster:       n.cfg.Cluster,
 		State:         n.raft.State().String(),
 		Term:          n.raft.CurrentTerm(),
 		LeaderID:      string(lid),

@@ -40,6 +40,7 @@ func run(args []string) int {
 		httpAddr  = fs.String("http", ":8080", "HTTP API listen address")
 		peers     = fs.String("peers", "", "initial cluster, same on every node: id=raft_host:port=http_host:port,...")
 		readMode  = fs.String("read-mode", "linearizable", "default read mode: linearizable, lease or stale")
+		cluster   = fs.String("cluster", "", "cluster name; requests that name another cluster (X-Raftlab-Cluster) are refused")
 		snapThr   = fs.Uint64("snapshot-threshold", 8192, "take a snapshot after this many new log entries")
 		snapInt   = fs.Duration("snapshot-interval", 2*time.Minute, "how often to check whether to snapshot")
 		trailing  = fs.Uint64("trailing-logs", 10240, "log entries kept after a snapshot")
@@ -98,7 +99,7 @@ func run(args []string) int {
 		return 1
 	}
 	n, err := node.New(node.Config{
-		ID: *id, DataDir: *dataDir, RaftBind: *raftBind, RaftAdvertise: *raftAdv, Peers: ps, ReadMode: *readMode,
+		ID: *id, DataDir: *dataDir, RaftBind: *raftBind, RaftAdvertise: *raftAdv, Peers: ps, ReadMode: *readMode, Cluster: *cluster,
 		SnapshotThreshold: *snapThr, SnapshotInterval: *snapInt, TrailingLogs: *trailing,
 		HeartbeatTimeout: *hb, ElectionTimeout: *election, LeaderLeaseTimeout: *leaderLT, ReadLease: *readLease,
 		RequestTimeout: *reqTO, NoSync: *noSync, Logger: log,

@@ -38,6 +38,9 @@ const (
 	ModeStale        = "stale"
 )
 
+// ClusterHeader names the cluster a request is meant for.
+const ClusterHeader = "X-Raftlab-Cluster"
+
 // Server is one member of the Raft configuration as reported by /status.
 type Server struct {
 	ID       string `json:"id"`
@@ -48,7 +51,8 @@ type Server struct {
 // Status is the body of GET /status (and of the /admin/clock reply).
 type Status struct {
 	ID            string   `json:"id"`
-	State         string   `json:"state"` // Leader, Follower, Candidate, Shutdown
+	Cluster       string   `json:"cluster,omitempty"` // the node's cluster name (--cluster), if any
+	State         string   `json:"state"`             // Leader, Follower, Candidate, Shutdown
 	Term          uint64   `json:"term"`
 	LeaderID      string   `json:"leader_id"`
 	LeaderAddr    string   `json:"leader_addr"` // the leader's Raft address
@@ -125,6 +129,11 @@ type Client struct {
 	Backoff time.Duration
 	// NoRetry makes every call a single attempt.
 	NoRetry bool
+	// Cluster, when set, is sent with every request (ClusterHeader); a node
+	// of another cluster refuses the request (421, certainly not applied).
+	// It keeps a run from ever acting on a cluster that took over its
+	// addresses.
+	Cluster string
 
 	mu  sync.Mutex // one operation at a time per client id
 	seq uint64
@@ -332,6 +341,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, payload []byt
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Cluster != "" {
+		req.Header.Set(ClusterHeader, c.Cluster)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
