@@ -42,11 +42,19 @@ func (n nemesisCluster) Leader(ctx context.Context) (string, error) {
 func (n nemesisCluster) Clock(ctx context.Context, node string, action string, offset time.Duration, rate float64) error {
 	for _, nd := range n.c.Nodes() {
 		if nd.ID == node {
-			_, err := client.New(nd.URL(), "").SetClock(ctx, client.ClockRequest{Action: action, OffsetNS: int64(offset), Rate: rate})
+			_, err := nodeClient(nd, "").SetClock(ctx, client.ClockRequest{Action: action, OffsetNS: int64(offset), Rate: rate})
 			return err
 		}
 	}
 	return fmt.Errorf("no node %q", node)
+}
+
+// nodeClient is a client of one node that names the node's cluster in every
+// request, so it can only ever act on this run's cluster.
+func nodeClient(n cluster.Node, clientID string) *client.Client {
+	c := client.New(n.URL(), clientID)
+	c.Cluster = n.Cluster
+	return c
 }
 
 // view is what each node's /status said at one moment.
@@ -64,7 +72,7 @@ func pollStatuses(ctx context.Context, nodes []cluster.Node, timeout time.Durati
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			st, err := client.New(nd.URL(), "").Status(cctx)
+			st, err := nodeClient(nd, "").Status(cctx)
 			if err == nil {
 				mu.Lock()
 				v.statuses[nd.ID] = st

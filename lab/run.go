@@ -214,7 +214,11 @@ func Run(ctx context.Context, spec Spec, out io.Writer) (oc Outcome, err error) 
 	wl, err := workloads.New(spec.Workload, workloads.Config{
 		Nodes: endpoints, Concurrency: spec.Concurrency, Rate: spec.Rate, Seed: spec.Seed,
 		ReadMode: spec.ReadMode, OpTimeout: spec.OpTimeout, Recorder: wrec, RunID: runID,
-		Dial:       func(url, id string) workloads.KV { return client.New(url, id) },
+		Dial: func(url, id string) workloads.KV {
+			c := client.New(url, id)
+			c.Cluster = runID
+			return c
+		},
 		IsDefinite: client.IsDefinite, Logger: log,
 	})
 	if err != nil {

@@ -104,6 +104,10 @@ type Node struct {
 	IP netip.Addr
 	// Container is the container's name.
 	Container string
+	// Cluster is the run id, which the node also knows as its cluster name
+	// (raftnode --cluster): clients send it so that a request can never act
+	// on another run's cluster at a reused address.
+	Cluster string
 }
 
 // URL is the node's HTTP API base URL, reachable from the controller.
@@ -149,7 +153,7 @@ func Start(ctx context.Context, cli *client.Client, spec Spec) (_ *Cluster, err 
 	}
 	for i := 1; i <= spec.Nodes; i++ {
 		ip := nthAddr(c.subnet, 10+i)
-		c.nodes = append(c.nodes, Node{ID: fmt.Sprintf("n%d", i), IP: ip, Container: fmt.Sprintf("raftlab-%s-n%d", spec.RunID, i)})
+		c.nodes = append(c.nodes, Node{ID: fmt.Sprintf("n%d", i), IP: ip, Container: fmt.Sprintf("raftlab-%s-n%d", spec.RunID, i), Cluster: spec.RunID})
 	}
 	peers := make([]string, len(c.nodes))
 	for i, n := range c.nodes {
@@ -258,6 +262,7 @@ func (c *Cluster) createNode(ctx context.Context, n Node, peers string) error {
 		"--raft-advertise", fmt.Sprintf("%s:%d", n.IP, RaftPort),
 		"--http", fmt.Sprintf(":%d", HTTPPort),
 		"--peers", peers,
+		"--cluster", c.spec.RunID,
 	}
 	args = append(args, c.spec.NodeArgs...)
 	init := true
