@@ -97,17 +97,24 @@ func TestE2EStaleReadsUnderPartitionAreCaught(t *testing.T) {
 	}
 }
 
-// TestE2ELeaseReadsBreakWhenTheLeadersClockRunsSlow is the scenario that
-// shows why lease reads are unsafe: the leader's clock runs at 1/20-1/10
-// speed, then the leader is cut off. Its lease, measured on its own clock,
-// outlives the election of a new leader, so it serves stale reads.
-func TestE2ELeaseReadsBreakWhenTheLeadersClockRunsSlow(t *testing.T) {
-	spec := e2eSpec(t, "e2e-lease")
+// leaseSpec is a lease-mode run with many clients and short op timeouts, so
+// that clients of a cut-off leader keep reading instead of waiting on writes.
+func leaseSpec(t *testing.T, name string) Spec {
+	spec := e2eSpec(t, name)
 	spec.Workload = "registers"
 	spec.ReadMode = "lease"
 	spec.Concurrency = 12
 	spec.OpTimeout = 200 * time.Millisecond
 	spec.TimeLimit = 30 * time.Second
+	return spec
+}
+
+// TestE2ELeaseReadsBreakWhenTheLeadersClockRunsSlow is the scenario that
+// shows why lease reads are unsafe: the leader's clock runs at 1/20-1/10
+// speed, then the leader is cut off. Its lease, measured on its own clock,
+// outlives the election of a new leader, so it serves stale reads.
+func TestE2ELeaseReadsBreakWhenTheLeadersClockRunsSlow(t *testing.T) {
+	spec := leaseSpec(t, "e2e-lease")
 	spec.Nemesis = []string{"partition:leader", "clock:rate-leader"}
 	for at := 3 * time.Second; at+6*time.Second <= spec.TimeLimit; at += 6 * time.Second {
 		spec.Schedule = append(spec.Schedule,
@@ -127,12 +134,7 @@ func TestE2ELeaseReadsBreakWhenTheLeadersClockRunsSlow(t *testing.T) {
 // the same cuts of the leader without the clock fault must stay valid, which
 // shows it is the clock that breaks the lease, not the partition.
 func TestE2ELeaseReadsHoldWithTrueClocks(t *testing.T) {
-	spec := e2eSpec(t, "e2e-lease-control")
-	spec.Workload = "registers"
-	spec.ReadMode = "lease"
-	spec.Concurrency = 12
-	spec.OpTimeout = 200 * time.Millisecond
-	spec.TimeLimit = 30 * time.Second
+	spec := leaseSpec(t, "e2e-lease-control")
 	spec.Nemesis = []string{"partition:leader"}
 	for at := 4 * time.Second; at+6*time.Second <= spec.TimeLimit+time.Second; at += 6 * time.Second {
 		spec.Schedule = append(spec.Schedule,
